@@ -1,0 +1,115 @@
+/**
+ * The configuration schema: one zod schema for `warden.yaml`, `WARDEN_*` environment variables and CLI
+ * flags. Every object is strict, so an unknown key is an error naming its path. Secrets (passphrases,
+ * PINs) never live here: the config names the environment variable that holds them.
+ */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (e.g. 500ms, 30s, 5m, 1h, 90d)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const port = z.number().int().min(1).max(65535);
+/** A file path; relative paths are resolved against the data directory. */
+const path = z.string().min(1).max(4096);
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name');
+
+export const tlsSchema = z.strictObject({
+  cert: path,
+  key: path,
+  /** CA bundle used to verify client certificates (mTLS). */
+  clientCa: path.optional(),
+  /** With clientCa: `require` refuses a connection without a valid client certificate; `request` asks for one. */
+  clientCert: z.enum(['request', 'require']).default('require'),
+});
+
+export const listenSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8470),
+  tls: tlsSchema.optional(),
+});
+
+export const sqliteSchema = z.strictObject({ path: path.default('warden.db') });
+
+export const postgresSchema = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must be a postgres:// or postgresql:// URL'),
+  /** The schema Warden's tables live in. */
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('public'),
+  poolSize: z.number().int().min(1).max(200).default(10),
+});
+
+export const storeSchema = z
+  .strictObject({ sqlite: sqliteSchema.optional(), postgres: postgresSchema.optional() })
+  .prefault({})
+  .superRefine((store, ctx) => {
+    if (store.sqlite && store.postgres) {
+      ctx.addIssue({ code: 'custom', message: 'choose one of sqlite or postgres, not both' });
+    }
+  })
+  .transform((store) =>
+    store.postgres
+      ? ({ kind: 'postgres', ...store.postgres } as const)
+      : ({ kind: 'sqlite', ...(store.sqlite ?? sqliteSchema.parse({})) } as const),
+  );
+
+export const sealSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('file'), path: path.default('seal.key') }),
+    z.strictObject({
+      kind: z.literal('passphrase'),
+      path: path.default('seal.json'),
+      passphraseEnv: envName.default('WARDEN_SEAL_PASSPHRASE'),
+    }),
+    z.strictObject({
+      kind: z.literal('pkcs11'),
+      path: path.default('seal.json'),
+      library: path.refine(isAbsolute, 'must be an absolute path to the PKCS#11 library'),
+      tokenLabel: z.string().min(1).max(32),
+      keyLabel: z.string().min(1).max(128).default('warden-root'),
+      pinEnv: envName.default('WARDEN_PKCS11_PIN'),
+    }),
+  ])
+  .prefault({ kind: 'file' });
+
+export const configSchema = z.strictObject({
+  listen: listenSchema.prefault({}),
+  store: storeSchema,
+  seal: sealSchema,
+  limits: z
+    .strictObject({ bodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024) })
+    .prefault({}),
+  shutdown: z.strictObject({ timeout: duration('10s') }).prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+});
+
+/** What a user writes (warden.yaml, before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The parsed configuration with defaults filled in (before paths are resolved). */
+export type ParsedConfig = z.output<typeof configSchema>;
+export type StoreConfig = ParsedConfig['store'];
+export type SqliteStoreConfig = Extract<StoreConfig, { kind: 'sqlite' }>;
+export type PostgresStoreConfig = Extract<StoreConfig, { kind: 'postgres' }>;
+export type SealConfig = ParsedConfig['seal'];
+export type TlsConfig = z.output<typeof tlsSchema>;
+
+/** The configuration passed down: parsed, paths resolved against the data directory, deep-frozen. */
+export type Config = Readonly<ParsedConfig & { dataDir: string; configFile: string }>;

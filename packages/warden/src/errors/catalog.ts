@@ -1,0 +1,49 @@
+/**
+ * The one catalog of Warden's error codes. Each code has a stable string, the HTTP status it maps to,
+ * a short safe title, and the CLI exit code (2 for bad input, 1 for everything else). The HTTP layer
+ * and the CLI look codes up here; nothing maps errors by `instanceof` chains. docs/errors.md lists
+ * every code (a test enforces it).
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly title: string;
+  readonly exitCode: 1 | 2;
+}
+
+export const errorCatalog = {
+  // Input and configuration
+  WARDEN_CONFIG_INVALID: { status: 500, title: 'Configuration is invalid', exitCode: 2 },
+  WARDEN_USAGE: { status: 400, title: 'Invalid command usage', exitCode: 2 },
+  WARDEN_NOT_INITIALIZED: { status: 500, title: 'Data directory is not initialized', exitCode: 2 },
+  WARDEN_DATA_DIR_EXISTS: { status: 409, title: 'Data directory already exists', exitCode: 2 },
+
+  // HTTP boundary
+  WARDEN_ROUTE_NOT_FOUND: { status: 404, title: 'Route not found', exitCode: 2 },
+  WARDEN_NOT_FOUND: { status: 404, title: 'Resource not found', exitCode: 2 },
+  WARDEN_MALFORMED_JSON: { status: 400, title: 'Request body is not valid JSON', exitCode: 2 },
+  WARDEN_VALIDATION_FAILED: { status: 400, title: 'Request failed validation', exitCode: 2 },
+  WARDEN_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body is too large', exitCode: 2 },
+  WARDEN_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', exitCode: 2 },
+  WARDEN_INTERNAL: { status: 500, title: 'Internal error', exitCode: 1 },
+
+  // Seal and barrier
+  WARDEN_SEAL_FILE_PERMISSIONS: { status: 500, title: 'Seal file is readable by other users', exitCode: 2 },
+  WARDEN_SEAL_UNSEAL_FAILED: { status: 500, title: 'Unseal failed', exitCode: 2 },
+  WARDEN_SEAL_SECRET_MISSING: { status: 500, title: 'Seal passphrase or PIN is missing', exitCode: 2 },
+  WARDEN_SEAL_EXISTS: { status: 409, title: 'Seal material already exists', exitCode: 2 },
+  WARDEN_SEAL_HSM_UNAVAILABLE: { status: 503, title: 'HSM is unavailable', exitCode: 1 },
+  WARDEN_SEALED: { status: 503, title: 'Warden is sealed', exitCode: 1 },
+  WARDEN_BARRIER_DECRYPT_FAILED: { status: 500, title: 'Decryption failed', exitCode: 1 },
+
+  // Store
+  WARDEN_STORE_UNAVAILABLE: { status: 503, title: 'Store is unavailable', exitCode: 1 },
+  WARDEN_STORE_MIGRATION_FAILED: { status: 500, title: 'Store migration failed', exitCode: 1 },
+  WARDEN_STORE_CONFLICT: { status: 409, title: 'Conflicting write', exitCode: 1 },
+
+  // CLI talking to a server
+  WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export const errorCodes = Object.keys(errorCatalog) as ErrorCode[];
