@@ -20,7 +20,8 @@ const duration = (fallback: string) =>
       return ms;
     });
 
-const port = z.number().int().min(1).max(65535);
+/** A TCP port; 0 asks the OS for a free one. */
+const port = z.number().int().min(0).max(65535);
 /** A file path; relative paths are resolved against the data directory. */
 const path = z.string().min(1).max(4096);
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name');

@@ -1,0 +1,61 @@
+/**
+ * `warden operator …`: local operator commands that unseal the data directory themselves.
+ * `rotate-barrier` starts a new barrier key version and (unless --no-rewrap) moves every value stored
+ * through the barrier to it, with a progress bar on an interactive terminal.
+ */
+import type { Command } from 'commander';
+import { loadConfig, type ConfigFlags } from '../../config/index.js';
+import type { CliContext } from '../context.js';
+import { printResult } from '../output.js';
+import { sealSecrets } from '../secrets.js';
+
+interface RotateFlags extends ConfigFlags {
+  rewrap: boolean;
+  json?: boolean;
+}
+
+export function operatorCommand(program: Command, ctx: CliContext): void {
+  const operator = program.command('operator').description('local operator commands (unseal the data directory directly)');
+  operator
+    .command('rotate-barrier')
+    .description('start a new barrier key version and rewrap stored values to it')
+    .option('--data-dir <dir>', 'data directory (default ./.warden, or WARDEN_DATA_DIR)')
+    .option('--config <file>', 'config file (default <data-dir>/warden.yaml)')
+    .option('--no-rewrap', 'only start the new version; leave existing values on their version')
+    .option('--json', 'print JSON')
+    .action(async (flags: RotateFlags) => {
+      const [{ SingleBar }, { rewrap }, { openRuntime }] = await Promise.all([
+        import('cli-progress'),
+        import('../../barrier/index.js'),
+        import('../../server/runtime.js'),
+      ]);
+      const config = loadConfig({ flags, env: ctx.env, cwd: ctx.cwd });
+      const runtime = await openRuntime(config, await sealSecrets(config.seal, ctx.env, ctx.prompt));
+      try {
+        const version = await runtime.barrier.rotate();
+        let result = { total: 0, rewrapped: 0 };
+        if (flags.rewrap) {
+          const bar = process.stderr.isTTY && flags.json !== true ? new SingleBar({ stream: process.stderr }) : undefined;
+          bar?.start(1, 0);
+          try {
+            result = await rewrap({
+              db: runtime.store.db,
+              barrier: runtime.barrier,
+              onProgress: (done, total) => {
+                bar?.setTotal(Math.max(total, 1));
+                bar?.update(done);
+              },
+            });
+          } finally {
+            bar?.stop();
+          }
+        }
+        printResult(ctx.io, flags.json === true, { version, ...result }, () => [
+          `Barrier key version ${version} is now in use.`,
+          flags.rewrap ? `Rewrapped ${result.rewrapped} of ${result.total} stored values.` : 'Existing values were not rewrapped.',
+        ]);
+      } finally {
+        await runtime.close();
+      }
+    });
+}

@@ -1,0 +1,1 @@
+export { createLogger, redactPaths, redactUrl, type Logger, type LoggerOptions } from './logger.js';

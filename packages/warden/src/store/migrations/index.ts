@@ -1,0 +1,21 @@
+/**
+ * The migration provider: every migration, in order, from code (no file-system loading, so the same
+ * list works from src/ under tsx and from compiled dist/). Names sort in application order; never
+ * rename or edit a released migration, add a new one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import { migration0001Initial } from './0001-initial.js';
+import { columnTypes, type StoreKind } from './column-types.js';
+
+export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
+
+export function createMigrationProvider(kind: StoreKind): MigrationProvider {
+  const types = columnTypes(kind);
+  return {
+    getMigrations(): Promise<Record<string, Migration>> {
+      return Promise.resolve({
+        '0001-initial': migration0001Initial(types),
+      });
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { openRuntime } from '../../src/server/runtime.js';
+import { createSecretRepository } from '../../src/store/index.js';
+import { runWarden } from './process.js';
+
+const context = (name: string) => ({ table: 'secrets', column: 'value', row: name });
+
+describe('warden operator rotate-barrier', () => {
+  it('starts a new barrier key version and rewraps every stored value to it', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'warden-operator-')), 'data');
+    expect((await runWarden(['init', '--data-dir', dataDir])).code).toBe(0);
+    const config = loadConfig({ flags: { dataDir } });
+
+    const names = ['github-pat', 'api-key', 'db-password'];
+    let runtime = await openRuntime(config, {});
+    const secrets = createSecretRepository(runtime.store.db);
+    for (const name of names) await secrets.put(name, runtime.barrier.encrypt(Buffer.from(`value of ${name}`), context(name)));
+    expect(runtime.barrier.latestVersion).toBe(1);
+    await runtime.close();
+
+    const run = await runWarden(['operator', 'rotate-barrier', '--data-dir', dataDir, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ version: 2, total: names.length, rewrapped: names.length });
+
+    runtime = await openRuntime(config, {});
+    try {
+      expect(runtime.barrier.latestVersion).toBe(2);
+      const repo = createSecretRepository(runtime.store.db);
+      for (const name of names) {
+        const { value } = await repo.get(name);
+        expect(runtime.barrier.versionOf(value)).toBe(2);
+        expect((await runtime.barrier.decrypt(value, context(name))).toString()).toBe(`value of ${name}`);
+      }
+    } finally {
+      await runtime.close();
+    }
+
+    const noRewrap = await runWarden(['operator', 'rotate-barrier', '--data-dir', dataDir, '--no-rewrap', '--json']);
+    expect(noRewrap.code, noRewrap.stderr).toBe(0);
+    expect(JSON.parse(noRewrap.stdout)).toEqual({ version: 3, total: 0, rewrapped: 0 });
+  });
+});
