@@ -4,6 +4,7 @@
  * keyring at the same time can detect it, reload and retry.
  */
 import type { Kysely } from 'kysely';
+import { toBuffer } from './bytes.js';
 import type { Database } from './database.js';
 import { isUniqueViolation, storeConflict } from './store-errors.js';
 
@@ -39,9 +40,4 @@ export function createBarrierKeyringRepository(db: Kysely<Database>): BarrierKey
       }
     },
   };
-}
-
-/** A Buffer view of `bytes` without copying (better-sqlite3 binds Buffers, not plain Uint8Arrays). */
-export function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -7,10 +7,10 @@ export type { Database, BarrierKeysTable, SecretsTable } from './database.js';
 export { createPostgresPool } from './postgres.js';
 export { openSqliteDatabase } from './sqlite.js';
 export { isUniqueViolation } from './store-errors.js';
+export { toBuffer } from './bytes.js';
 export { protectedColumns, type ProtectedColumn } from './protected-columns.js';
 export {
   createBarrierKeyringRepository,
-  toBuffer,
   type BarrierKeyRecord,
   type BarrierKeyringRepository,
 } from './barrier-keyring-repository.js';

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { WardenError } from '../errors/index.js';
-import { toBuffer } from './barrier-keyring-repository.js';
+import { toBuffer } from './bytes.js';
 import type { Database } from './database.js';
 
 export interface SecretRecord {
