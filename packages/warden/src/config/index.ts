@@ -11,6 +11,8 @@ export {
 } from './load.js';
 export {
   configSchema,
+  type AuditConfig,
+  type SinkConfig,
   type Config,
   type ConfigInput,
   type ParsedConfig,

@@ -149,7 +149,13 @@ export function resolveConfig(parsed: ParsedConfig, dataDir: string, configFile:
         tls: { ...tls, cert: at(tls.cert), key: at(tls.key), ...(tls.clientCa ? { clientCa: at(tls.clientCa) } : {}) },
       }
     : parsed.listen;
-  return deepFreeze({ ...parsed, listen, store, seal, dataDir, configFile });
+  const sinks = parsed.audit.sinks.map((sink) => {
+    if (sink.kind === 'file') return { ...sink, path: at(sink.path) };
+    if (sink.kind === 'syslog' && sink.tls?.ca) return { ...sink, tls: { ...sink.tls, ca: at(sink.tls.ca) } };
+    if (sink.kind === 'http' && sink.ca) return { ...sink, ca: at(sink.ca) };
+    return sink;
+  });
+  return deepFreeze({ ...parsed, listen, store, seal, audit: { ...parsed.audit, sinks }, dataDir, configFile });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -89,6 +89,59 @@ export const sealSchema = z
   ])
   .prefault({ kind: 'file' });
 
+const sinkName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lower-case name (a-z, 0-9, -)');
+
+export const sinkSchema = z.discriminatedUnion('kind', [
+  /** JSON lines, one OCSF event per line, rotated by size. */
+  z.strictObject({
+    kind: z.literal('file'),
+    name: sinkName,
+    path,
+    maxBytes: z.number().int().min(4096).default(100 * 1024 * 1024),
+    maxFiles: z.number().int().min(1).max(1000).default(10),
+  }),
+  /** Syslog RFC 5424 over TCP (octet-counting framing, RFC 6587) or TLS (RFC 5425). */
+  z.strictObject({
+    kind: z.literal('syslog'),
+    name: sinkName,
+    host: z.string().min(1),
+    port: port.refine((p) => p > 0, 'must be 1-65535'),
+    tls: z.strictObject({ ca: path.optional(), serverName: z.string().optional() }).optional(),
+    appName: z.string().regex(/^[!-~]{1,48}$/).default('warden'),
+  }),
+  /** HTTP POST batches: a generic JSON webhook (`ocsf`) or the Splunk HTTP Event Collector format. */
+  z.strictObject({
+    kind: z.literal('http'),
+    name: sinkName,
+    url: z.url({ protocol: /^https?$/ }),
+    format: z.enum(['ocsf', 'splunk-hec']).default('ocsf'),
+    /** Environment variable holding the bearer / Splunk token (never the token itself). */
+    tokenEnv: envName.optional(),
+    ca: path.optional(),
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    timeout: duration('10s'),
+  }),
+]);
+
+export const auditSchema = z.strictObject({
+  /** How often a new checkpoint may be signed when the log has grown. */
+  checkpointInterval: duration('1s'),
+  /** Most entries committed in one group commit. */
+  maxBatch: z.number().int().min(1).max(100_000).default(5000),
+  sinks: z
+    .array(sinkSchema)
+    .default([])
+    .superRefine((sinks, ctx) => {
+      const seen = new Set<string>();
+      for (const sink of sinks) {
+        if (seen.has(sink.name)) ctx.addIssue({ code: 'custom', message: `duplicate sink name "${sink.name}"` });
+        seen.add(sink.name);
+      }
+    }),
+  /** How often sinks poll the log for new entries. */
+  sinkPollInterval: duration('1s'),
+});
+
 export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   store: storeSchema,
@@ -97,6 +150,7 @@ export const configSchema = z.strictObject({
     .strictObject({ bodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024) })
     .prefault({}),
   shutdown: z.strictObject({ timeout: duration('10s') }).prefault({}),
+  audit: auditSchema.prefault({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
@@ -111,6 +165,8 @@ export type SqliteStoreConfig = Extract<StoreConfig, { kind: 'sqlite' }>;
 export type PostgresStoreConfig = Extract<StoreConfig, { kind: 'postgres' }>;
 export type SealConfig = ParsedConfig['seal'];
 export type TlsConfig = z.output<typeof tlsSchema>;
+export type AuditConfig = ParsedConfig['audit'];
+export type SinkConfig = AuditConfig['sinks'][number];
 
 /** The configuration passed down: parsed, paths resolved against the data directory, deep-frozen. */
 export type Config = Readonly<ParsedConfig & { dataDir: string; configFile: string }>;

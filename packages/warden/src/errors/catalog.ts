@@ -40,6 +40,12 @@ export const errorCatalog = {
   WARDEN_STORE_MIGRATION_FAILED: { status: 500, title: 'Store migration failed', exitCode: 1 },
   WARDEN_STORE_CONFLICT: { status: 409, title: 'Conflicting write', exitCode: 1 },
 
+  // Audit log
+  WARDEN_AUDIT_UNAVAILABLE: { status: 503, title: 'Audit log is unavailable', exitCode: 1 },
+  WARDEN_AUDIT_VERIFY_FAILED: { status: 500, title: 'Audit log verification failed', exitCode: 1 },
+  WARDEN_AUDIT_BUNDLE_INVALID: { status: 400, title: 'Audit bundle is malformed', exitCode: 2 },
+  WARDEN_FORBIDDEN: { status: 403, title: 'Forbidden', exitCode: 1 },
+
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;
