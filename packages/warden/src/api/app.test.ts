@@ -26,6 +26,8 @@ function probe(overrides: Partial<HealthProbe> = {}): HealthProbe {
     sealKind: 'file',
     storeReachable: async () => true,
     unsealed: () => true,
+    auditHealthy: () => true,
+    auditStatus: async () => ({ healthy: true, size: 3, checkpointSize: 2, sinks: [] }),
     ...overrides,
   };
 }
@@ -56,7 +58,7 @@ describe('HTTP boundary', () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     const ready = await app.inject('/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', seal: 'unsealed' } });
+    expect(ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', seal: 'unsealed', audit: 'ok' } });
   });
 
   it('returns problem+json for an unknown route', async () => {
@@ -132,9 +134,26 @@ describe('readiness', () => {
     });
     const res = await app.inject('/readyz');
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'not_ready', checks: { store: 'unavailable', seal: 'unsealed' } });
+    expect(res.json()).toEqual({ status: 'not_ready', checks: { store: 'unavailable', seal: 'unsealed', audit: 'ok' } });
     const status = await app.inject('/v1/status');
-    expect(status.json()).toEqual({ version: '9.9.9', store: { kind: 'sqlite', reachable: false }, seal: { kind: 'file', state: 'unsealed' } });
+    expect(status.json()).toEqual({
+      version: '9.9.9',
+      store: { kind: 'sqlite', reachable: false },
+      seal: { kind: 'file', state: 'unsealed' },
+      audit: { healthy: true, size: 3, checkpointSize: 2, sinks: [] },
+    });
+    await app.close();
+  });
+
+  it('reports 503 when the audit log cannot be written', async () => {
+    const app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      bodyLimit: 2048,
+      routes: [healthRoutes(probe({ auditHealthy: () => false }))],
+    });
+    const res = await app.inject('/readyz');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'not_ready', checks: { store: 'ok', seal: 'unsealed', audit: 'unavailable' } });
     await app.close();
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Health routes: `GET /healthz` (the process is alive), `GET /readyz` (the store answers and the seal is
- * open; 503 otherwise) and `GET /v1/status` (version, store and seal state, for `warden status`).
- * None of them reveals configuration beyond the kinds of store and seal.
+ * Health routes: `GET /healthz` (the process is alive), `GET /readyz` (the store answers, the seal is
+ * open and the audit log can be written; 503 otherwise) and `GET /v1/status` (version, store, seal and
+ * audit state with sink lag, for `warden status`). None of them reveals configuration beyond the kinds
+ * of store and seal and the names of audit sinks.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -16,21 +17,40 @@ export interface HealthProbe {
   storeReachable(): Promise<boolean>;
   /** True while the root key is unsealed and the barrier open. */
   unsealed(): boolean;
+  /** False once an audit append has failed (until one succeeds again). */
+  auditHealthy(): boolean;
+  /** Size, latest checkpoint and sink lag of the audit log. */
+  auditStatus(): Promise<AuditStatus>;
 }
 
 export const readinessSchema = z.object({
   status: z.enum(['ready', 'not_ready']),
-  checks: z.object({ store: z.enum(['ok', 'unavailable']), seal: z.enum(['unsealed', 'sealed']) }),
+  checks: z.object({
+    store: z.enum(['ok', 'unavailable']),
+    seal: z.enum(['unsealed', 'sealed']),
+    audit: z.enum(['ok', 'unavailable']),
+  }),
+});
+
+export const auditStatusSchema = z.object({
+  healthy: z.boolean(),
+  size: z.number(),
+  checkpointSize: z.number(),
+  sinks: z.array(
+    z.object({ name: z.string(), nextIndex: z.number(), lag: z.number(), lastError: z.string().optional() }),
+  ),
 });
 
 export const statusSchema = z.object({
   version: z.string(),
   store: z.object({ kind: z.enum(['sqlite', 'postgres']), reachable: z.boolean() }),
   seal: z.object({ kind: z.enum(['file', 'passphrase', 'pkcs11']), state: z.enum(['unsealed', 'sealed']) }),
+  audit: auditStatusSchema.optional(),
 });
 
 export type Readiness = z.infer<typeof readinessSchema>;
 export type Status = z.infer<typeof statusSchema>;
+export type AuditStatus = z.infer<typeof auditStatusSchema>;
 
 /** The health and status routes over a probe. */
 export function healthRoutes(probe: HealthProbe): FastifyPluginAsync {
@@ -49,8 +69,9 @@ export function healthRoutes(probe: HealthProbe): FastifyPluginAsync {
       async (_request, reply) => {
         const store = (await probe.storeReachable()) ? 'ok' : 'unavailable';
         const seal = probe.unsealed() ? 'unsealed' : 'sealed';
-        const ready = store === 'ok' && seal === 'unsealed';
-        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { store, seal } });
+        const audit = probe.auditHealthy() ? 'ok' : 'unavailable';
+        const ready = store === 'ok' && seal === 'unsealed' && audit === 'ok';
+        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { store, seal, audit } });
       },
     );
 
@@ -58,6 +79,7 @@ export function healthRoutes(probe: HealthProbe): FastifyPluginAsync {
       version: probe.version,
       store: { kind: probe.storeKind, reachable: await probe.storeReachable() },
       seal: { kind: probe.sealKind, state: probe.unsealed() ? ('unsealed' as const) : ('sealed' as const) },
+      audit: await probe.auditStatus().catch(() => undefined),
     }));
   };
 }

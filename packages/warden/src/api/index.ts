@@ -1,3 +1,14 @@
 export { buildApp, requestIdFor, type AppOptions } from './app.js';
-export { healthRoutes, readinessSchema, statusSchema, type HealthProbe, type Readiness, type Status } from './health.js';
+export { auditRoutes, auditCheckpointSchema, auditEntrySchema } from './audit.js';
+export {
+  auditStatusSchema,
+  healthRoutes,
+  readinessSchema,
+  statusSchema,
+  type AuditStatus,
+  type HealthProbe,
+  type Readiness,
+  type Status,
+} from './health.js';
+export { isLoopback, loopbackOnly } from './loopback.js';
 export { problemContentType, toProblem, type Problem } from './problem.js';

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.js';
+import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
 import { operatorCommand } from './commands/operator.js';
 import { serveCommand } from './commands/serve.js';
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
   serveCommand(program, ctx);
   statusCommand(program, ctx);
   operatorCommand(program, ctx);
+  auditCommand(program, ctx);
   return program;
 }
 

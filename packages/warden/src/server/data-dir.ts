@@ -1,6 +1,6 @@
 /**
- * Initializing a data directory (`warden init`): the config file, the seal material, the database and
- * the first barrier key. Everything is built in a private staging directory next to the target and
+ * Initializing a data directory (`warden init`): the config file, the seal material, the database, the
+ * first barrier key and the audit log (whose first entry records the init). Everything is built in a private staging directory next to the target and
  * renamed into place at the end, so a failure at any step leaves nothing behind, and an existing data
  * directory is never overwritten.
  */
@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { openBarrier } from '../barrier/index.js';
 import { configFileName, parseConfig, resolveConfig, type Config, type ConfigInput } from '../config/index.js';
 import { WardenError } from '../errors/index.js';
 import { createSeal, type SealSecrets } from '../seal/index.js';
 import { createBarrierKeyringRepository, openStore } from '../store/index.js';
+import { operatorActor } from './operator.js';
+import { openRuntime } from './runtime.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -55,22 +56,29 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     const store = await openStore(config.store);
     try {
       await store.migrate();
-      const existing = await createBarrierKeyringRepository(store.db).list();
-      if (existing.length > 0) {
+      if ((await createBarrierKeyringRepository(store.db).list()).length > 0) {
         throw new WardenError(
           'WARDEN_STORE_CONFLICT',
           'the store already holds a Warden barrier keyring: start this node with the existing seal instead of running init',
         );
       }
-      const rootKey = await createSeal(config.seal, options.secrets).initialize();
-      try {
-        const barrier = await openBarrier({ rootKey: Buffer.from(rootKey), keyring: createBarrierKeyringRepository(store.db) });
-        barrier.close();
-      } finally {
-        rootKey.fill(0);
-      }
     } finally {
       await store.close();
+    }
+    (await createSeal(config.seal, options.secrets).initialize()).fill(0);
+    const runtime = await openRuntime(config, options.secrets);
+    try {
+      await runtime.audit.append({
+        class: 'entity_management',
+        activityId: 1,
+        action: 'warden.init',
+        actor: operatorActor(),
+        resource: { type: 'data_dir', id: dataDir },
+        outcome: 'success',
+        details: { seal: config.seal.kind, store: config.store.kind },
+      });
+    } finally {
+      await runtime.close();
     }
     await rmdir(dataDir).catch(() => undefined);
     await rename(staging, dataDir);

@@ -59,7 +59,7 @@ describe('readiness', () => {
       await server.runtime.store.close();
       const res = await fetch(`${server.url}/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'not_ready', checks: { store: 'unavailable', seal: 'unsealed' } });
+      expect(await res.json()).toEqual({ status: 'not_ready', checks: { store: 'unavailable', seal: 'unsealed', audit: 'ok' } });
     } finally {
       await server.http.close();
     }

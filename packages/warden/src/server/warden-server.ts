@@ -1,9 +1,13 @@
 /**
- * A running Warden server: the runtime (seal, store, barrier) plus the HTTP server with its routes.
- * Closing it stops the listener first (in-flight requests finish), then closes the store and zeroes keys.
+ * A running Warden server: the runtime (seal, store, barrier, audit log), the audit sinks, and the HTTP
+ * server with its routes. Starting and stopping are audited; a server that cannot record its own start
+ * does not start (fail closed). Closing stops the listener first (in-flight requests finish), records
+ * the stop, stops the sinks, then closes the audit log (final checkpoint), the store and zeroes keys.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { healthRoutes, type HealthProbe } from '../api/index.js';
+import { auditRoutes, healthRoutes, type HealthProbe } from '../api/index.js';
+import type { AuditEvent } from '../audit/index.js';
+import { createSinkCursorRepository, createSinkRunners } from '../audit/sinks/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { SealSecrets } from '../seal/index.js';
@@ -26,8 +30,32 @@ export interface StartWardenOptions {
   routes?: FastifyPluginAsync[];
 }
 
+const lifecycle = (action: 'server.start' | 'server.stop', url: string): AuditEvent => ({
+  class: 'entity_management',
+  activityId: 99,
+  action,
+  actor: { type: 'system', id: 'warden' },
+  resource: { type: 'server', id: url },
+  outcome: 'success',
+  details: { version, pid: process.pid },
+});
+
 export async function startWarden(options: StartWardenOptions): Promise<WardenServer> {
-  const runtime = await openRuntime(options.config, options.secrets);
+  const runtime = await openRuntime(options.config, options.secrets, options.logger);
+  const { audit } = runtime;
+  let sinks: ReturnType<typeof createSinkRunners>;
+  try {
+    sinks = createSinkRunners(options.config.audit.sinks, {
+      log: audit,
+      cursors: createSinkCursorRepository(runtime.store.db),
+      pollInterval: options.config.audit.sinkPollInterval,
+      env: process.env,
+      logger: options.logger,
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
   let open = true;
   const probe: HealthProbe = {
     version,
@@ -39,20 +67,37 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
         () => false,
       ),
     unsealed: () => open,
+    auditHealthy: () => audit.healthy(),
+    auditStatus: async () => ({
+      healthy: audit.healthy(),
+      size: await audit.size(),
+      checkpointSize: (await audit.latestCheckpoint())?.size ?? 0,
+      sinks: (await sinks.lag()).map(({ name, nextIndex, lag, lastError }) => ({
+        name,
+        nextIndex,
+        lag,
+        ...(lastError ? { lastError } : {}),
+      })),
+    }),
   };
   let http: HttpServer;
   try {
     http = await startHttpServer({
       config: options.config,
       logger: options.logger,
-      routes: [healthRoutes(probe), ...(options.routes ?? [])],
+      routes: [healthRoutes(probe), auditRoutes(audit), ...(options.routes ?? [])],
+    });
+    await audit.append(lifecycle('server.start', http.url)).catch(async (err: unknown) => {
+      await http.close();
+      throw err;
     });
   } catch (err) {
     await runtime.close();
     throw err;
   }
+  sinks.start();
   options.logger.info(
-    { url: http.url, store: runtime.store.kind, seal: runtime.seal.kind, version },
+    { url: http.url, store: runtime.store.kind, seal: runtime.seal.kind, version, sinks: options.config.audit.sinks.length },
     'warden is listening',
   );
   return {
@@ -61,7 +106,13 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
     runtime,
     async close() {
       await http.close();
+      try {
+        await audit.append(lifecycle('server.stop', http.url));
+      } catch (err) {
+        options.logger.error({ err }, 'could not record the server stop in the audit log');
+      }
       open = false;
+      await sinks.stop();
       await runtime.close();
     },
   };

@@ -20,7 +20,49 @@ export interface SecretsTable {
   updated_at: number;
 }
 
+/** One audit log entry; `body` (canonical JSON) is NULL once retention moved it to a bundle. */
+export interface AuditEntriesTable {
+  idx: number;
+  leaf_hash: Buffer;
+  body: string | null;
+  created_at: number;
+}
+
+/** A completed perfect subtree of the audit Merkle tree, level >= 1 (level 0 is the leaf hash). */
+export interface AuditNodesTable {
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+/** A signed checkpoint (a signed note over origin, size and root). */
+export interface AuditCheckpointsTable {
+  size: number;
+  root: Buffer;
+  note: string;
+  created_at: number;
+}
+
+/** How far an export sink has delivered: the next index it will read. */
+export interface AuditSinkCursorsTable {
+  name: string;
+  next_index: number;
+  updated_at: number;
+}
+
+/** Keys Warden generates for itself (audit signing/HMAC keys, the log origin); `value` is barrier ciphertext. */
+export interface SystemKeysTable {
+  name: string;
+  value: Buffer;
+  created_at: number;
+}
+
 export interface Database {
   barrier_keys: BarrierKeysTable;
   secrets: SecretsTable;
+  audit_entries: AuditEntriesTable;
+  audit_nodes: AuditNodesTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_sink_cursors: AuditSinkCursorsTable;
+  system_keys: SystemKeysTable;
 }

@@ -16,4 +16,5 @@ export interface ProtectedColumn {
 
 export const protectedColumns: readonly ProtectedColumn[] = Object.freeze([
   Object.freeze({ table: 'secrets', key: 'name', column: 'value' }),
+  Object.freeze({ table: 'system_keys', key: 'name', column: 'value' }),
 ]);

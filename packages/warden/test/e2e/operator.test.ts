@@ -24,7 +24,9 @@ describe('warden operator rotate-barrier', () => {
 
     const run = await runWarden(['operator', 'rotate-barrier', '--data-dir', dataDir, '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ version: 2, total: names.length, rewrapped: names.length });
+    // Every barrier-protected value moves: the secrets and the audit log's system keys (signing key, HMAC key, origin).
+    const protectedValues = names.length + 3;
+    expect(JSON.parse(run.stdout)).toEqual({ version: 2, total: protectedValues, rewrapped: protectedValues });
 
     runtime = await openRuntime(config, {});
     try {
@@ -42,5 +44,13 @@ describe('warden operator rotate-barrier', () => {
     const noRewrap = await runWarden(['operator', 'rotate-barrier', '--data-dir', dataDir, '--no-rewrap', '--json']);
     expect(noRewrap.code, noRewrap.stderr).toBe(0);
     expect(JSON.parse(noRewrap.stdout)).toEqual({ version: 3, total: 0, rewrapped: 0 });
+    // The audit log still opens (its keys decrypt after the rewrap) and recorded both rotations.
+    runtime = await openRuntime(config, {});
+    try {
+      const actions = (await runtime.audit.entries(0, 100)).map((e) => (JSON.parse(e.body!) as { action: string }).action);
+      expect(actions.filter((a) => a === 'barrier.rotate')).toHaveLength(4);
+    } finally {
+      await runtime.close();
+    }
   });
 });

@@ -35,7 +35,7 @@ describe('warden serve', () => {
       expect(healthz.headers.get('x-request-id')).toBeTruthy();
       const readyz = await fetch(`${server.url}/readyz`);
       expect(readyz.status).toBe(200);
-      expect(await readyz.json()).toEqual({ status: 'ready', checks: { store: 'ok', seal: 'unsealed' } });
+      expect(await readyz.json()).toEqual({ status: 'ready', checks: { store: 'ok', seal: 'unsealed', audit: 'ok' } });
 
       const status = await runWarden(['status', '--url', server.url, '--json']);
       expect(status.code, status.stderr).toBe(0);

@@ -1,10 +1,12 @@
 /**
  * `warden operator …`: local operator commands that unseal the data directory themselves.
  * `rotate-barrier` starts a new barrier key version and (unless --no-rewrap) moves every value stored
- * through the barrier to it, with a progress bar on an interactive terminal.
+ * through the barrier to it, with a progress bar on an interactive terminal; the request is recorded in
+ * the audit log before anything changes, and the outcome after.
  */
 import type { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../../config/index.js';
+import { operatorActor } from '../../server/operator.js';
 import type { CliContext } from '../context.js';
 import { printResult } from '../output.js';
 import { sealSecrets } from '../secrets.js';
@@ -31,25 +33,43 @@ export function operatorCommand(program: Command, ctx: CliContext): void {
       ]);
       const config = loadConfig({ flags, env: ctx.env, cwd: ctx.cwd });
       const runtime = await openRuntime(config, await sealSecrets(config.seal, ctx.env, ctx.prompt));
+      const event = (outcome: 'success' | 'failure', details: Record<string, string | number>) => ({
+        class: 'entity_management' as const,
+        activityId: 3 as const,
+        action: 'barrier.rotate',
+        actor: operatorActor(),
+        resource: { type: 'barrier_keyring', id: 'barrier' },
+        outcome,
+        details,
+      });
       try {
-        const version = await runtime.barrier.rotate();
+        // High-risk: the request is durable in the audit log before anything changes (fail closed).
+        await runtime.audit.append(event('success', { phase: 'requested' }));
+        let version: number;
         let result = { total: 0, rewrapped: 0 };
-        if (flags.rewrap) {
-          const bar = process.stderr.isTTY && flags.json !== true ? new SingleBar({ stream: process.stderr }) : undefined;
-          bar?.start(1, 0);
-          try {
-            result = await rewrap({
-              db: runtime.store.db,
-              barrier: runtime.barrier,
-              onProgress: (done, total) => {
-                bar?.setTotal(Math.max(total, 1));
-                bar?.update(done);
-              },
-            });
-          } finally {
-            bar?.stop();
+        try {
+          version = await runtime.barrier.rotate();
+          if (flags.rewrap) {
+            const bar = process.stderr.isTTY && flags.json !== true ? new SingleBar({ stream: process.stderr }) : undefined;
+            bar?.start(1, 0);
+            try {
+              result = await rewrap({
+                db: runtime.store.db,
+                barrier: runtime.barrier,
+                onProgress: (done, total) => {
+                  bar?.setTotal(Math.max(total, 1));
+                  bar?.update(done);
+                },
+              });
+            } finally {
+              bar?.stop();
+            }
           }
+        } catch (err) {
+          await runtime.audit.append(event('failure', { phase: 'completed' })).catch(() => undefined);
+          throw err;
         }
+        await runtime.audit.append(event('success', { phase: 'completed', version, ...result }));
         printResult(ctx.io, flags.json === true, { version, ...result }, () => [
           `Barrier key version ${version} is now in use.`,
           flags.rewrap ? `Rewrapped ${result.rewrapped} of ${result.total} stored values.` : 'Existing values were not rewrapped.',

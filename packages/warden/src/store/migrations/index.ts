@@ -5,6 +5,7 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import { migration0001Initial } from './0001-initial.js';
+import { migration0002Audit } from './0002-audit.js';
 import { columnTypes, type StoreKind } from './column-types.js';
 
 export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
@@ -15,6 +16,7 @@ export function createMigrationProvider(kind: StoreKind): MigrationProvider {
     getMigrations(): Promise<Record<string, Migration>> {
       return Promise.resolve({
         '0001-initial': migration0001Initial(types),
+        '0002-audit': migration0002Audit(types, kind),
       });
     },
   };
