@@ -155,7 +155,9 @@ export function resolveConfig(parsed: ParsedConfig, dataDir: string, configFile:
     if (sink.kind === 'http' && sink.ca) return { ...sink, ca: at(sink.ca) };
     return sink;
   });
-  return deepFreeze({ ...parsed, listen, store, seal, audit: { ...parsed.audit, sinks }, dataDir, configFile });
+  const retention = parsed.audit.retention && { ...parsed.audit.retention, archiveDir: at(parsed.audit.retention.archiveDir) };
+  const audit = { ...parsed.audit, sinks, ...(retention ? { retention } : {}) };
+  return deepFreeze({ ...parsed, listen, store, seal, audit, dataDir, configFile });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -140,6 +140,18 @@ export const auditSchema = z.strictObject({
     }),
   /** How often sinks poll the log for new entries. */
   sinkPollInterval: duration('1s'),
+  /**
+   * Retention: entry bodies older than `horizon` are moved to verified export bundles in `archiveDir`
+   * and deleted from the store; their hashes stay, so the tree, checkpoints and proofs remain valid.
+   * Off when absent.
+   */
+  retention: z
+    .strictObject({
+      horizon: duration('90d'),
+      archiveDir: path.default('audit-archive'),
+      interval: duration('1h'),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({
