@@ -34,3 +34,16 @@ describe('canonicalize (RFC 8785)', () => {
     expect(canonicalize({ a: undefined, b: 1 })).toBe('{"b":1}');
   });
 });
+
+describe('canonicalize fast path', () => {
+  it('gives the same text whether or not members are already in order', () => {
+    const ordered = { a: 1, b: [1, { c: 'x', d: null }], e: { f: true } };
+    const shuffled = { e: { f: true }, b: [1, { d: null, c: 'x' }], a: 1 };
+    expect(canonicalize(ordered)).toBe('{"a":1,"b":[1,{"c":"x","d":null}],"e":{"f":true}}');
+    expect(canonicalize(shuffled)).toBe(canonicalize(ordered));
+    // Integer-like keys: JSON.stringify puts them first in numeric order; canonical order is by code units.
+    expect(canonicalize({ '10': 1, '9': 2, a: 3 })).toBe('{"10":1,"9":2,"a":3}');
+    expect(() => canonicalize({ a: [undefined] })).toThrow(TypeError);
+    expect(() => canonicalize({ a: { b: Number.NaN } })).toThrow(TypeError);
+  });
+});

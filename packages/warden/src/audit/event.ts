@@ -63,29 +63,35 @@ export interface AuditEntry {
   body: string | null;
 }
 
-/** The stored body for `event` at `index` and `time`; `hmac` hashes each sensitive value. */
+/**
+ * The stored body for `event` at `index` and `time`; `hmac` hashes each sensitive value. Members are
+ * created in canonical (RFC 8785) order, so canonicalization takes its fast path.
+ */
 export function entryBody(index: number, time: Date, event: AuditEvent, hmac: (value: string) => string): AuditEntryBody {
-  const body: AuditEntryBody = {
-    index,
-    time: time.toISOString(),
-    class_uid: auditClasses[event.class],
-    activity_id: event.activityId,
+  const { decision, details, sensitive, source, resource } = event;
+  const body: Partial<AuditEntryBody> = {
     action: event.action,
-    actor: { type: event.actor.type, id: event.actor.id },
-    status: event.outcome,
+    activity_id: event.activityId,
+    actor: { id: event.actor.id, type: event.actor.type },
+    class_uid: auditClasses[event.class],
   };
-  if (event.source?.ip) body.src_endpoint = { ip: event.source.ip };
-  if (event.source?.requestId) body.metadata = { request_id: event.source.requestId };
-  if (event.resource) body.resource = { type: event.resource.type, id: event.resource.id };
-  if (event.decision) {
-    body.decision = { id: event.decision.id, effect: event.decision.effect, policy_ids: [...event.decision.policyIds] };
-    if (event.decision.policySetVersion) body.decision.policy_set_version = event.decision.policySetVersion;
+  if (decision) {
+    body.decision = { effect: decision.effect, id: decision.id, policy_ids: [...decision.policyIds] };
+    if (decision.policySetVersion) body.decision.policy_set_version = decision.policySetVersion;
   }
-  if (event.details && Object.keys(event.details).length > 0) body.details = event.details;
-  if (event.sensitive && Object.keys(event.sensitive).length > 0) {
-    body.hashed = Object.fromEntries(Object.entries(event.sensitive).map(([name, value]) => [name, hmac(value)]));
+  if (details && Object.keys(details).length > 0) body.details = details;
+  if (sensitive && Object.keys(sensitive).length > 0) {
+    const hashed: Record<string, string> = {};
+    for (const name of Object.keys(sensitive).sort()) hashed[name] = hmac(sensitive[name]!);
+    body.hashed = hashed;
   }
-  return body;
+  body.index = index;
+  if (source?.requestId) body.metadata = { request_id: source.requestId };
+  if (resource) body.resource = { id: resource.id, type: resource.type };
+  if (source?.ip) body.src_endpoint = { ip: source.ip };
+  body.status = event.outcome;
+  body.time = time.toISOString();
+  return body as AuditEntryBody;
 }
 
 /** The canonical bytes of an entry body (what the leaf hash covers). */
