@@ -25,6 +25,7 @@ import type { StoreKind } from '../store/migrations/index.js';
 import { verifyBundle, writeBundle } from './bundle.js';
 import type { AuditEntry } from './event.js';
 import { MAX_READ, type AuditLog } from './log.js';
+import type { VerifyReport } from './verify.js';
 
 /** First key of the PostgreSQL advisory lock of a retention pass ("WRET"); the second is hashtext(current_schema()). */
 export const RETENTION_LOCK_CLASS = 0x57524554;
@@ -117,7 +118,7 @@ export function createRetention(options: RetentionOptions): Retention {
   };
 
   const schedule = (): void => {
-    if (stopped) return;
+    if (stopped || config.interval <= 0) return;
     timer = setTimeout(() => {
       void runOnce()
         .catch((err: unknown) => logger.error({ err }, 'audit retention failed'))
@@ -140,7 +141,11 @@ export function createRetention(options: RetentionOptions): Retention {
 }
 
 /** [a, b) to archive, or undefined when no checkpoint ends a run of old entries starting at a. */
-async function findRange(db: Kysely<Database>, log: AuditLog, cutoff: number): Promise<{ a: number; b: number } | undefined> {
+async function findRange(
+  db: Kysely<Database>,
+  log: AuditLog,
+  cutoff: number,
+): Promise<{ a: number; b: number } | undefined> {
   const size = await log.size();
   let a = 0;
   for (let hi = size; a < hi; ) {
@@ -176,22 +181,37 @@ async function findRange(db: Kysely<Database>, log: AuditLog, cutoff: number): P
 }
 
 /** Writes, fsyncs, verifies and publishes the bundle of [a, b) as `dir/name`; returns its path and SHA-256. */
-async function archive(log: AuditLog, dir: string, name: string, a: number, b: number): Promise<{ path: string; sha256: string }> {
+async function archive(
+  log: AuditLog,
+  dir: string,
+  name: string,
+  a: number,
+  b: number,
+): Promise<{ path: string; sha256: string }> {
   const path = join(dir, name);
   const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      await writeFile(temp, log, a, b);
+      await writeBundleFile(temp, log, a, b);
     } catch (cause) {
-      throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'the audit archive bundle could not be written', { cause, details: { dir } });
+      throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'the audit archive bundle could not be written', {
+        cause,
+        details: { dir },
+      });
     }
-    const report = await verifyBundle(temp, { verifierKey: log.verifierKey }).catch((cause: unknown) => ({ ok: false, cause }));
-    if (!report.ok || !('signedSize' in report) || report.size !== b || report.signedSize !== b) {
-      const problem = 'problem' in report ? report.problem?.message : undefined;
+    let report: VerifyReport | undefined;
+    let cause: unknown;
+    try {
+      report = await verifyBundle(temp, { verifierKey: log.verifierKey });
+    } catch (err) {
+      cause = err; // a bundle we cannot even read back
+    }
+    if (report?.ok !== true || report.size !== b || report.signedSize !== b) {
+      const problem = report?.problem?.message;
       throw new WardenError('WARDEN_AUDIT_VERIFY_FAILED', 'the audit archive bundle does not verify; nothing was removed', {
         details: { from: a, size: b, ...(problem === undefined ? {} : { problem }) },
-        ...('cause' in report ? { cause: report.cause } : {}),
+        ...(cause === undefined ? {} : { cause }),
       });
     }
     const sha256 = await fileSha256(temp);
@@ -199,18 +219,23 @@ async function archive(log: AuditLog, dir: string, name: string, a: number, b: n
       await link(temp, path);
     } catch (err) {
       // A pass that crashed after publishing left this very bundle (same range, same checkpoints): reuse it.
-      const same = (err as NodeJS.ErrnoException).code === 'EEXIST' && (await fileSha256(path)) === sha256;
-      if (!same) throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'the audit archive bundle could not be published', { cause: err, details: { path } });
+      const same = (err as NodeJS.ErrnoException).code === 'EEXIST' && (await fileSha256(path).catch(() => '')) === sha256;
+      if (!same) {
+        throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'the audit archive bundle could not be published', {
+          cause: err,
+          details: { path },
+        });
+      }
     }
     await syncPath(dir);
     return { path, sha256 };
   } finally {
-    await rm(temp, { force: true });
+    await rm(temp, { force: true }).catch(() => undefined); // fails only where the temp file could not exist
   }
 }
 
 /** Creates `path` (exclusively, 0600) holding the bundle of [a, b) and fsyncs it. */
-async function writeFile(path: string, log: AuditLog, a: number, b: number): Promise<void> {
+async function writeBundleFile(path: string, log: AuditLog, a: number, b: number): Promise<void> {
   const checkpoints: string[] = [];
   for (let from = a + 1; ; ) {
     const page = await log.checkpoints(from, MAX_READ);
@@ -219,7 +244,8 @@ async function writeFile(path: string, log: AuditLog, a: number, b: number): Pro
     if (last === undefined || last.size >= b || page.length < MAX_READ) break;
     from = last.size + 1;
   }
-  const header = { origin: log.origin, verifierKey: log.verifierKey, from: a, size: b, prefix: { size: a, frontier: await log.frontier(a) } };
+  const prefix = { size: a, frontier: await log.frontier(a) };
+  const header = { origin: log.origin, verifierKey: log.verifierKey, from: a, size: b, prefix };
   const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   const done = finished(stream);
   done.catch(() => undefined); // awaited below; when writeBundle throws first, its error is the one reported

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
@@ -48,6 +48,29 @@ describe('Warden server on PostgreSQL', () => {
     await expect(dataDir({ store: { postgres: { url: postgresUrl, schema } } })).rejects.toMatchObject({
       code: 'WARDEN_STORE_CONFLICT',
     });
+  });
+});
+
+describe('audit sinks', () => {
+  it('exports entries to a configured file sink and reports its lag in /v1/status', async () => {
+    const dir = await dataDir({
+      audit: { sinkPollInterval: '50ms', sinks: [{ kind: 'file', name: 'archive', path: 'audit.jsonl' }] },
+    });
+    const server = await start(dir);
+    try {
+      let lines: { unmapped: { warden: { index: number } }; action?: string }[] = [];
+      for (let i = 0; i < 100 && lines.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const text = existsSync(join(dir, 'audit.jsonl')) ? readFileSync(join(dir, 'audit.jsonl'), 'utf8') : '';
+        lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as (typeof lines)[number]);
+      }
+      expect(lines.map((l) => l.unmapped.warden.index)).toEqual([0, 1]);
+      const status = (await (await fetch(`${server.url}/v1/status`)).json()) as { audit: { size: number; sinks: unknown[] } };
+      expect(status.audit.size).toBe(2);
+      expect(status.audit.sinks).toEqual([{ name: 'archive', nextIndex: 2, lag: 0 }]);
+    } finally {
+      await server.close();
+    }
   });
 });
 

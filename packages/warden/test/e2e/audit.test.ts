@@ -1,8 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseVerifierKey, verifierKey } from '../../src/audit/index.js';
 import { runWarden, startWardenProcess, type ServerProcess } from './process.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'warden-audit-'));
@@ -58,6 +60,16 @@ describe('warden audit (end to end)', () => {
     const offline = await runWarden(['audit', 'verify', '--bundle', copy, '--json'], { cwd: elsewhere });
     expect(offline.code, offline.stderr).toBe(0);
     expect(JSON.parse(offline.stdout)).toMatchObject({ ok: true });
+
+    // Pinned to the key the auditor trusts; a bundle re-signed under another key must not pass.
+    const trusted = (await (await fetch(`${server.url}/v1/audit/verifier-key`)).text()).trim();
+    const pinned = await runWarden(['audit', 'verify', '--bundle', copy, '--verifier-key', trusted], { cwd: elsewhere });
+    expect(pinned.code, pinned.stderr).toBe(0);
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const impostor = verifierKey(parseVerifierKey(trusted).name, publicKey);
+    const forged = await runWarden(['audit', 'verify', '--bundle', copy, '--verifier-key', impostor], { cwd: elsewhere });
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toContain('WARDEN_AUDIT_VERIFY_FAILED');
 
     const partial = join(fresh(), 'partial.bundle');
     expect((await runWarden(['audit', 'export', '--url', server.url, '--out', partial, '--from', '3'])).code).toBe(0);

@@ -111,6 +111,9 @@ export function auditCommand(program: Command, ctx: CliContext): void {
       printResult(ctx.io, false, report, () => [
         `Verified ${report.entries} entries and ${report.checkpoints} signed checkpoints.`,
         `Tree size ${report.size}, root ${report.root}`,
+        ...(flags.verifierKey
+          ? []
+          : ['Checked against the verifier key the log names itself; pin the key you trust with --verifier-key.']),
       ]);
     }
   });
