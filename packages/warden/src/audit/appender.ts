@@ -19,7 +19,7 @@ import { entryBody, entryBytes, type AuditEvent } from './event.js';
 import { createFrontier, frontierNodes, leafHash, type Frontier } from './merkle.js';
 import { readPerfect } from './tree-store.js';
 
-/** pg_advisory_xact_lock key of the audit log writer ("WARDENAU" as a 63-bit integer). */
+/** pg_advisory_xact_lock key of the audit log writer (an arbitrary constant shared by every node). */
 export const AUDIT_WRITE_LOCK = '6287652542838440277';
 /**
  * Rows per multi-row INSERT. SQLite's statement preparation grows much faster than linearly past ~64

@@ -64,3 +64,10 @@ export {
 export { MAX_READ, openAuditLog, type AuditLog, type OpenAuditLogOptions } from './log.js';
 export type { StoredCheckpoint } from './checkpointer.js';
 export type { AppendResult } from './appender.js';
+export {
+  RETENTION_LOCK_CLASS,
+  createRetention,
+  type Retention,
+  type RetentionOptions,
+  type RetentionResult,
+} from './retention.js';

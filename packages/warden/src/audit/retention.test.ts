@@ -125,7 +125,8 @@ describe.each(storeBackends)('audit retention on $name', (backend) => {
 
     await log.signCheckpoint();
     const checkpoints = (await log.checkpoints()).map((c) => c.note);
-    expect(await verifyLog({ verifierKey: log.verifierKey, entries: after, checkpoints })).toMatchObject({ ok: true, size: 321, signedSize: 321 });
+    const report = await verifyLog({ verifierKey: log.verifierKey, entries: after, checkpoints });
+    expect(report).toMatchObject({ ok: true, size: 321, signedSize: 321 });
     const latest = (await log.latestCheckpoint())!;
     for (const index of [0, 1, 99, 150, 299]) {
       const proof = await log.inclusionProof(index, latest.size);
@@ -216,6 +217,14 @@ describe.each(storeBackends)('audit retention on $name', (backend) => {
     const [first, second] = await Promise.all([run.runOnce(), run.runOnce()]);
     expect(second).toBe(first);
     expect(await audit.log.size()).toBe(321);
+  });
+
+  it('stop() waits for a running pass', async () => {
+    const run = retention();
+    const pending = run.runOnce();
+    await run.stop();
+    expect(removed(await allEntries(audit.log))).toHaveLength(300);
+    await expect(pending).resolves.toMatchObject({ archived: 300 });
   });
 
   it.runIf(backend.name === 'postgres')('skips the pass while another session holds the lock', async () => {

@@ -80,17 +80,10 @@ export function createRetention(options: RetentionOptions): Retention {
       outcome: 'success',
       details: { from: a, to: b - 1, bundle: name, sha256 },
     });
-    await db
-      .transaction()
-      .execute((trx) =>
-        trx
-          .updateTable('audit_entries')
-          .set({ body: null })
-          .where('idx', '>=', a)
-          .where('idx', '<', b)
-          .where('body', 'is not', null)
-          .execute(),
-      );
+    await db.transaction().execute(async (trx) => {
+      const archived = trx.updateTable('audit_entries').set({ body: null }).where('idx', '>=', a).where('idx', '<', b);
+      await archived.where('body', 'is not', null).execute();
+    });
     logger.info({ from: a, to: b - 1, bundle: path }, 'audit retention archived entries');
     return { archived: b - a, from: a, to: b - 1, bundle: path };
   };
@@ -141,21 +134,13 @@ export function createRetention(options: RetentionOptions): Retention {
 }
 
 /** [a, b) to archive, or undefined when no checkpoint ends a run of old entries starting at a. */
-async function findRange(
-  db: Kysely<Database>,
-  log: AuditLog,
-  cutoff: number,
-): Promise<{ a: number; b: number } | undefined> {
+async function findRange(db: Kysely<Database>, log: AuditLog, cutoff: number): Promise<{ a: number; b: number } | undefined> {
   const size = await log.size();
   let a = 0;
   for (let hi = size; a < hi; ) {
     const mid = Math.floor((a + hi) / 2);
-    const stored = await db
-      .selectFrom('audit_entries')
-      .select('idx')
-      .where('idx', '=', mid)
-      .where('body', 'is not', null)
-      .executeTakeFirst();
+    const entry = db.selectFrom('audit_entries').select('idx').where('idx', '=', mid);
+    const stored = await entry.where('body', 'is not', null).executeTakeFirst();
     if (stored === undefined) a = mid + 1;
     else hi = mid;
   }
@@ -181,13 +166,7 @@ async function findRange(
 }
 
 /** Writes, fsyncs, verifies and publishes the bundle of [a, b) as `dir/name`; returns its path and SHA-256. */
-async function archive(
-  log: AuditLog,
-  dir: string,
-  name: string,
-  a: number,
-  b: number,
-): Promise<{ path: string; sha256: string }> {
+async function archive(log: AuditLog, dir: string, name: string, a: number, b: number): Promise<{ path: string; sha256: string }> {
   const path = join(dir, name);
   const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   try {

@@ -71,6 +71,9 @@ describe('loadConfig', () => {
       ['store:\n  postgres:\n    url: mysql://x\n', 'store.postgres.url'],
       ['store:\n  sqlite: {}\n  postgres:\n    url: postgres://x\n', 'not both'],
       ['log:\n  level: loud\n', 'log.level'],
+      ['audit:\n  sinks:\n    - { kind: file, name: a, path: x }\n    - { kind: file, name: a, path: y }\n', 'duplicate sink name'],
+      ['audit:\n  sinks:\n    - { kind: http, name: h, url: ftp://x }\n', 'audit.sinks.0.url'],
+      ['store:\n  postgres:\n    url: postgres://x\n    poolSize: 1\naudit:\n  retention: {}\n', 'store.postgres.poolSize'],
     ];
     for (const [yaml, expected] of cases) {
       const err = failure(() => load(dataDirWith(yaml)));

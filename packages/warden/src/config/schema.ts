@@ -166,6 +166,11 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
+}).superRefine((config, ctx) => {
+  // Retention holds one pooled connection for its lock while it appends and reads through others.
+  if (config.audit.retention && config.store.kind === 'postgres' && config.store.poolSize < 2) {
+    ctx.addIssue({ code: 'custom', path: ['store', 'postgres', 'poolSize'], message: 'must be at least 2 when audit.retention is on' });
+  }
 });
 
 /** What a user writes (warden.yaml, before defaults). */

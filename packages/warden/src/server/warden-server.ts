@@ -1,12 +1,13 @@
 /**
- * A running Warden server: the runtime (seal, store, barrier, audit log), the audit sinks, and the HTTP
- * server with its routes. Starting and stopping are audited; a server that cannot record its own start
+ * A running Warden server: the runtime (seal, store, barrier, audit log), the audit sinks and retention,
+ * and the HTTP server with its routes. Starting and stopping are audited; a server that cannot record its own start
  * does not start (fail closed). Closing stops the listener first (in-flight requests finish), records
- * the stop, stops the sinks, then closes the audit log (final checkpoint), the store and zeroes keys.
+ * the stop, stops retention and the sinks, then closes the audit log (final checkpoint), the store and
+ * zeroes keys.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { auditRoutes, healthRoutes, type HealthProbe } from '../api/index.js';
-import type { AuditEvent } from '../audit/index.js';
+import { createRetention, type AuditEvent, type Retention } from '../audit/index.js';
 import { createSinkCursorRepository, createSinkRunners } from '../audit/sinks/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
@@ -44,6 +45,10 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
   const runtime = await openRuntime(options.config, options.secrets, options.logger);
   const { audit } = runtime;
   let sinks: ReturnType<typeof createSinkRunners>;
+  const retentionConfig = options.config.audit.retention;
+  const retention: Retention | undefined = retentionConfig
+    ? createRetention({ log: audit, db: runtime.store.db, kind: runtime.store.kind, config: retentionConfig, logger: options.logger })
+    : undefined;
   try {
     sinks = createSinkRunners(options.config.audit.sinks, {
       log: audit,
@@ -96,6 +101,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
     throw err;
   }
   sinks.start();
+  retention?.start();
   options.logger.info(
     { url: http.url, store: runtime.store.kind, seal: runtime.seal.kind, version, sinks: options.config.audit.sinks.length },
     'warden is listening',
@@ -112,6 +118,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
         options.logger.error({ err }, 'could not record the server stop in the audit log');
       }
       open = false;
+      await retention?.stop();
       await sinks.stop();
       await runtime.close();
     },
