@@ -1,13 +1,15 @@
 /**
  * Audit routes (evidence plane): read entries, the latest and all signed checkpoints, inclusion and
  * consistency proofs, the frontier (for partial export bundles), the verifier key, and the HMAC of a
- * value an auditor holds (`POST /v1/audit/hash`). Loopback-only until admin authentication exists.
+ * value an auditor holds (`POST /v1/audit/hash`, itself audited, with its receipt). Loopback-only until
+ * admin authentication exists.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/index.js';
 import { WardenError } from '../errors/index.js';
+import { setAuditReceipt } from './audit-receipt.js';
 import { loopbackOnly } from './loopback.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -123,7 +125,21 @@ export function auditRoutes(log: AuditLog): FastifyPluginAsync {
           response: { 200: z.object({ hash: z.string() }) },
         },
       },
-      async (request) => ({ hash: log.hmac(request.body.value) }),
+      async (request, reply) => {
+        const hash = log.hmac(request.body.value);
+        // The lookup itself is recorded (never the value), and the caller gets its receipt.
+        const { index } = await log.append({
+          class: 'api_activity',
+          activityId: 2,
+          action: 'audit.hash',
+          actor: { type: 'operator', id: 'loopback' },
+          source: { ip: request.ip, requestId: request.id },
+          resource: { type: 'audit_log', id: log.origin },
+          outcome: 'success',
+        });
+        setAuditReceipt(reply, index);
+        return { hash };
+      },
     );
   };
 }

@@ -1,5 +1,6 @@
 export { buildApp, requestIdFor, type AppOptions } from './app.js';
 export { auditRoutes, auditCheckpointSchema, auditEntrySchema } from './audit.js';
+export { auditIndexHeader, setAuditReceipt } from './audit-receipt.js';
 export {
   auditStatusSchema,
   healthRoutes,

@@ -5,16 +5,15 @@ import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { createCertificateAuthority } from '../testing/certificates.js';
+import { dropPostgresSchema, testPostgresUrl as postgresUrl } from '../testing/stores.js';
 import { initDataDir } from './data-dir.js';
 import { startWarden, type WardenServer } from './warden-server.js';
 
 const logger = createLogger({ level: 'silent' });
-const postgresUrl = process.env.WARDEN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function dataDir(settings: Record<string, unknown> = {}): Promise<string> {
   const dir = join(mkdtempSync(join(tmpdir(), 'warden-server-')), 'data');
@@ -28,12 +27,7 @@ async function start(dir: string, routes: FastifyPluginAsync[] = []): Promise<Wa
 
 describe('Warden server on PostgreSQL', () => {
   const schema = `warden_e2e_${randomBytes(6).toString('hex')}`;
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-  });
+  afterAll(async () => dropPostgresSchema(schema));
 
   it('initializes, migrates and reports ready', async () => {
     const dir = await dataDir({ store: { postgres: { url: postgresUrl, schema } } });

@@ -30,6 +30,12 @@ describe('warden audit (end to end)', () => {
     await server?.stop();
   });
 
+  it('shows the audit log and its state in warden status', async () => {
+    const status = await runWarden(['status', '--url', server.url]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/audit: \d+ entries, checkpoint at \d+/);
+  });
+
   it('records init, barrier rotations and server start', async () => {
     const res = await fetch(`${server.url}/v1/audit/entries?start=0&limit=100`);
     const { entries } = (await res.json()) as { entries: { index: number; body: string }[] };
@@ -114,7 +120,25 @@ describe('warden audit (end to end)', () => {
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ code: 'WARDEN_PAYLOAD_TOO_LARGE' });
     const hash = await fetch(`${server.url}/v1/audit/hash`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"value":"s3cret"}' });
-    expect(((await hash.json()) as { hash: string }).hash).toMatch(/^hmac-sha256:[A-Za-z0-9+/]{43}=$/);
+    const { hash: hmac } = (await hash.json()) as { hash: string };
+    expect(hmac).toMatch(/^hmac-sha256:[A-Za-z0-9+/]{43}=$/);
+
+    // The lookup is audited (without the value) and the response is its receipt.
+    const receipt = Number(hash.headers.get('warden-audit-index'));
+    expect(Number.isInteger(receipt)).toBe(true);
+    const { entries } = (await (await fetch(`${server.url}/v1/audit/entries?start=${receipt}&limit=1`)).json()) as {
+      entries: { body: string }[];
+    };
+    expect(JSON.parse(entries[0]!.body)).toMatchObject({ index: receipt, action: 'audit.hash' });
+    expect(entries[0]!.body).not.toContain('s3cret');
+    for (let i = 0; i < 50; i++) {
+      const note = await (await fetch(`${server.url}/v1/audit/checkpoint`)).text();
+      if (Number(note.split('\n')[1]) > receipt) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const proof = await runWarden(['audit', 'proof', '--url', server.url, '--index', String(receipt), '--json']);
+    expect(proof.code, proof.stderr).toBe(0);
+    expect(JSON.parse(proof.stdout)).toMatchObject({ index: receipt, verified: true });
   });
 });
 

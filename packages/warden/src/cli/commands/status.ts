@@ -1,4 +1,4 @@
-/** `warden status`: ask a running server for its version, store and seal state. */
+/** `warden status`: ask a running server for its version, store and seal state, audit log size and sink lag. */
 import type { Command } from 'commander';
 import { statusSchema } from '../../api/health.js';
 import { WardenError } from '../../errors/index.js';
@@ -23,6 +23,14 @@ export function statusCommand(program: Command, ctx: CliContext): void {
         `Warden ${s.version} at ${client.origin}`,
         `store: ${s.store.kind} (${s.store.reachable ? 'reachable' : 'UNREACHABLE'})`,
         `seal:  ${s.seal.kind} (${s.seal.state})`,
+        ...(s.audit
+          ? [
+              `audit: ${s.audit.size} entries, checkpoint at ${s.audit.checkpointSize}${s.audit.healthy ? '' : ' (UNAVAILABLE: appends are failing)'}`,
+              ...s.audit.sinks.map(
+                (sink) => `  sink ${sink.name}: ${sink.lag} behind (next ${sink.nextIndex})${sink.lastError ? `, last error: ${sink.lastError}` : ''}`,
+              ),
+            ]
+          : []),
       ]);
     });
 }
