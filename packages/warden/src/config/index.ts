@@ -12,6 +12,7 @@ export {
 export {
   configSchema,
   type AuditConfig,
+  type IdentityConfig,
   type SinkConfig,
   type Config,
   type ConfigInput,

@@ -154,6 +154,17 @@ export const auditSchema = z.strictObject({
     .optional(),
 });
 
+export const identitySchema = z.strictObject({
+  /** The issuer URL in tokens and metadata (default: the listen address, http or https). */
+  issuer: z.url({ protocol: /^https?$/ }).optional(),
+  /** Access-token lifetime (RFC 9068 JWTs). */
+  tokenTtl: duration('5m').refine((ms) => ms >= 10_000 && ms <= 3_600_000, 'must be between 10s and 1h'),
+  /** Admin session lifetime. */
+  adminSessionTtl: duration('1h').refine((ms) => ms >= 60_000 && ms <= 86_400_000, 'must be between 1m and 24h'),
+  /** Extra resource URIs (RFC 8707) tokens may be issued for, besides Warden's own `/mcp` and `/v1/keys`. */
+  resources: z.array(z.url()).default([]),
+});
+
 export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   store: storeSchema,
@@ -163,6 +174,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   shutdown: z.strictObject({ timeout: duration('10s') }).prefault({}),
   audit: auditSchema.prefault({}),
+  identity: identitySchema.prefault({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
@@ -183,6 +195,7 @@ export type PostgresStoreConfig = Extract<StoreConfig, { kind: 'postgres' }>;
 export type SealConfig = ParsedConfig['seal'];
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type AuditConfig = ParsedConfig['audit'];
+export type IdentityConfig = ParsedConfig['identity'];
 export type SinkConfig = AuditConfig['sinks'][number];
 
 /** The configuration passed down: parsed, paths resolved against the data directory, deep-frozen. */

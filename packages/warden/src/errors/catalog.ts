@@ -46,6 +46,12 @@ export const errorCatalog = {
   WARDEN_AUDIT_BUNDLE_INVALID: { status: 400, title: 'Audit bundle is malformed', exitCode: 2 },
   WARDEN_FORBIDDEN: { status: 403, title: 'Forbidden', exitCode: 1 },
 
+  // Identity
+  WARDEN_UNAUTHENTICATED: { status: 401, title: 'Authentication required', exitCode: 1 },
+  WARDEN_LOGIN_FAILED: { status: 401, title: 'Login failed', exitCode: 1 },
+  WARDEN_LOGIN_THROTTLED: { status: 429, title: 'Too many failed logins', exitCode: 1 },
+  WARDEN_CONFLICT: { status: 409, title: 'Already exists', exitCode: 2 },
+
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;

@@ -6,6 +6,9 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { migration0001Initial } from './0001-initial.js';
 import { migration0002Audit } from './0002-audit.js';
+import { migration0003Agents } from './0003-agents.js';
+import { migration0004Tokens } from './0004-tokens.js';
+import { migration0005Admins } from './0005-admins.js';
 import { columnTypes, type StoreKind } from './column-types.js';
 
 export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
@@ -17,6 +20,9 @@ export function createMigrationProvider(kind: StoreKind): MigrationProvider {
       return Promise.resolve({
         '0001-initial': migration0001Initial(types),
         '0002-audit': migration0002Audit(types, kind),
+        '0003-agents': migration0003Agents(types, kind),
+        '0004-tokens': migration0004Tokens(types, kind),
+        '0005-admins': migration0005Admins(types, kind),
       });
     },
   };
