@@ -10,6 +10,7 @@ import type { ServerOptions as HttpsOptions } from 'node:https';
 import { fastify, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../log/index.js';
+import './principal.js';
 import { problemContentType, toProblem } from './problem.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,6 +42,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
 
+  app.decorateRequest('principal', undefined);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -4,6 +4,9 @@
  * byte columns come back as Buffer on both backends. Columns that hold barrier ciphertext are listed in
  * `protected-columns.ts`.
  */
+import type { AdminTables } from './tables-admins.js';
+import type { AgentTables } from './tables-agents.js';
+import type { TokenTables } from './tables-tokens.js';
 
 /** One barrier key version, wrapped (encrypted) by the root key. */
 export interface BarrierKeysTable {
@@ -57,7 +60,8 @@ export interface SystemKeysTable {
   created_at: number;
 }
 
-export interface Database {
+/** Every table, by name: the core tables here, the identity tables in tables-*.ts. */
+export interface Database extends AgentTables, TokenTables, AdminTables {
   barrier_keys: BarrierKeysTable;
   secrets: SecretsTable;
   audit_entries: AuditEntriesTable;
