@@ -3,8 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../log/index.js';
 import { openTestAuditLog, sampleEvent, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
+import { WardenError } from '../errors/index.js';
+import type { AdminPrincipal, AdminRole } from '../identity/types.js';
+import { createAdminAuth } from './admin-auth.js';
 import { buildApp } from './app.js';
 import { auditRoutes } from './audit.js';
+
+// Sessions at the edge: `wdn_<role>` is a valid token of an admin with that role.
+const sessions = {
+  async authenticate(token: string): Promise<AdminPrincipal> {
+    const role = /^wdn_(admin|security|auditor)$/.exec(token)?.[1] as AdminRole | undefined;
+    if (!role) throw new WardenError('WARDEN_UNAUTHENTICATED', 'authentication required');
+    return { kind: 'admin', admin: `${role}-1`, role, sessionId: 's', expiresAt: Date.now() + 60_000 };
+  },
+};
+const as = (role: string) => ({ authorization: `Bearer wdn_${role}` });
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
 
@@ -16,7 +29,12 @@ describe('audit routes', () => {
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
     audit = await openTestAuditLog(opened.store);
-    app = await buildApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 4096, routes: [auditRoutes(audit.log)] });
+    const auth = createAdminAuth(sessions);
+    app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      bodyLimit: 4096,
+      routes: [auditRoutes({ log: audit.log, requireAdmin: auth.requireAdmin.bind(auth) })],
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -24,19 +42,22 @@ describe('audit routes', () => {
     await opened.cleanup();
   });
 
-  it('is refused to callers that are not on this machine', async () => {
-    for (const remoteAddress of ['10.0.0.7', '192.168.1.2', '::ffff:10.0.0.7', '2001:db8::1']) {
-      const res = await app.inject({ url: '/v1/audit/verifier-key', remoteAddress });
-      expect(res.statusCode, remoteAddress).toBe(403);
-      expect(res.json()).toMatchObject({ code: 'WARDEN_FORBIDDEN' });
-    }
-    for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
-      expect((await app.inject({ url: '/v1/audit/verifier-key', remoteAddress })).statusCode, remoteAddress).toBe(200);
+  it('admits auditors and admins only', async () => {
+    const none = await app.inject('/v1/audit/verifier-key');
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toMatchObject({ code: 'WARDEN_UNAUTHENTICATED' });
+    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect((await app.inject({ url: '/v1/audit/verifier-key', headers: { authorization: 'Bearer wdn_forged' } })).statusCode).toBe(401);
+    const security = await app.inject({ url: '/v1/audit/verifier-key', headers: as('security') });
+    expect(security.statusCode).toBe(403);
+    expect(security.json()).toMatchObject({ code: 'WARDEN_FORBIDDEN' });
+    for (const role of ['auditor', 'admin']) {
+      expect((await app.inject({ url: '/v1/audit/verifier-key', headers: as(role) })).statusCode, role).toBe(200);
     }
   });
 
   it('has no checkpoint before the first one is signed', async () => {
-    const res = await app.inject('/v1/audit/checkpoint');
+    const res = await app.inject({ url: '/v1/audit/checkpoint', headers: as('auditor') });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'WARDEN_NOT_FOUND' });
   });
@@ -57,14 +78,14 @@ describe('audit routes', () => {
       '/v1/audit/frontier?size=6',
     ];
     for (const url of bad) {
-      const res = await app.inject(url);
+      const res = await app.inject({ url, headers: as('auditor') });
       expect(res.statusCode, url).toBe(400);
       expect(res.json<{ code: string }>().code, url).toBe('WARDEN_VALIDATION_FAILED');
     }
-    const ok = await app.inject('/v1/audit/proof/inclusion?index=2&size=5');
+    const ok = await app.inject({ url: '/v1/audit/proof/inclusion?index=2&size=5', headers: as('auditor') });
     expect(ok.statusCode).toBe(200);
     expect(ok.json<{ proof: string[] }>().proof).toHaveLength(3);
-    const note = await app.inject('/v1/audit/checkpoint');
+    const note = await app.inject({ url: '/v1/audit/checkpoint', headers: as('auditor') });
     expect(note.headers['content-type']).toMatch(/^text\/plain/);
     expect(note.body.split('\n')[1]).toBe('5');
   });

@@ -1,16 +1,17 @@
 /**
  * Audit routes (evidence plane): read entries, the latest and all signed checkpoints, inclusion and
  * consistency proofs, the frontier (for partial export bundles), the verifier key, and the HMAC of a
- * value an auditor holds (`POST /v1/audit/hash`, itself audited, with its receipt). Loopback-only until
- * admin authentication exists.
+ * value an auditor holds (`POST /v1/audit/hash`, itself audited, with its receipt). Admins with role
+ * `auditor` (or `admin`) only.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/index.js';
 import { WardenError } from '../errors/index.js';
+import type { AdminRole } from '../identity/types.js';
+import { adminPrincipal } from './admin-auth.js';
 import { setAuditReceipt } from './audit-receipt.js';
-import { loopbackOnly } from './loopback.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -18,11 +19,17 @@ const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const auditEntrySchema = z.object({ index: z.number(), leafHash: z.string(), body: z.string().nullable() });
 export const auditCheckpointSchema = z.object({ size: z.number(), root: z.string(), note: z.string() });
 
+export interface AuditRoutesOptions {
+  readonly log: AuditLog;
+  /** Admin authentication (see api/admin-auth.ts); the audit API admits `auditor` (and `admin`). */
+  readonly requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
+}
+
 /** The routes over an audit log. */
-export function auditRoutes(log: AuditLog): FastifyPluginAsync {
+export function auditRoutes({ log, requireAdmin }: AuditRoutesOptions): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
-    app.addHook('onRequest', loopbackOnly);
+    app.addHook('onRequest', requireAdmin('auditor'));
 
     const sizeAtMost = async (size: number, what: string) => {
       const current = await log.size();
@@ -132,7 +139,7 @@ export function auditRoutes(log: AuditLog): FastifyPluginAsync {
           class: 'api_activity',
           activityId: 2,
           action: 'audit.hash',
-          actor: { type: 'operator', id: 'loopback' },
+          actor: { type: 'admin', id: adminPrincipal(request).admin },
           source: { ip: request.ip, requestId: request.id },
           resource: { type: 'audit_log', id: log.origin },
           outcome: 'success',

@@ -1,5 +1,5 @@
 export { buildApp, requestIdFor, type AppOptions } from './app.js';
-export { auditRoutes, auditCheckpointSchema, auditEntrySchema } from './audit.js';
+export { auditRoutes, auditCheckpointSchema, auditEntrySchema, type AuditRoutesOptions } from './audit.js';
 export { auditIndexHeader, setAuditReceipt } from './audit-receipt.js';
 export {
   auditStatusSchema,
@@ -11,5 +11,4 @@ export {
   type Readiness,
   type Status,
 } from './health.js';
-export { isLoopback, loopbackOnly } from './loopback.js';
 export { problemContentType, toProblem, type Problem } from './problem.js';

@@ -4,8 +4,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.js';
+import { adminsCommand } from './commands/admins.js';
+import { agentsCommand } from './commands/agents.js';
 import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
+import { loginCommands } from './commands/login.js';
 import { operatorCommand } from './commands/operator.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
@@ -31,6 +34,9 @@ export function buildProgram(ctx: CliContext): Command {
   statusCommand(program, ctx);
   operatorCommand(program, ctx);
   auditCommand(program, ctx);
+  agentsCommand(program, ctx);
+  loginCommands(program, ctx);
+  adminsCommand(program, ctx);
   return program;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Initializing a data directory (`warden init`): the config file, the seal material, the database, the
- * first barrier key and the audit log (whose first entry records the init). Everything is built in a private staging directory next to the target and
+ * first barrier key, the audit log (whose first entry records the init) and the first admin. Everything is built in a private staging directory next to the target and
  * renamed into place at the end, so a failure at any step leaves nothing behind, and an existing data
  * directory is never overwritten.
  */
@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { configFileName, parseConfig, resolveConfig, type Config, type ConfigInput } from '../config/index.js';
 import { WardenError } from '../errors/index.js';
+import { createAdminDirectory, type NewAdmin } from '../identity/admins.js';
 import { createSeal, type SealSecrets } from '../seal/index.js';
 import { createBarrierKeyringRepository, openStore } from '../store/index.js';
 import { operatorActor } from './operator.js';
@@ -27,6 +28,8 @@ export interface InitResult {
   configFile: string;
   seal: Config['seal']['kind'];
   store: Config['store']['kind'];
+  /** The first admin, with the generated password and TOTP secret: shown once, stored only hashed/sealed. */
+  admin: NewAdmin;
 }
 
 async function isEmptyOrMissing(dir: string): Promise<boolean> {
@@ -67,6 +70,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     }
     (await createSeal(config.seal, options.secrets).initialize()).fill(0);
     const runtime = await openRuntime(config, options.secrets);
+    let admin: NewAdmin | undefined;
     try {
       await runtime.audit.append({
         class: 'entity_management',
@@ -77,13 +81,16 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
         outcome: 'success',
         details: { seal: config.seal.kind, store: config.store.kind },
       });
+      const { store, barrier, audit } = runtime;
+      admin = await createAdminDirectory({ db: store.db, barrier, audit }).bootstrap();
     } finally {
       await runtime.close();
     }
     await rmdir(dataDir).catch(() => undefined);
     await rename(staging, dataDir);
     await chmod(dataDir, 0o700);
-    return { dataDir, configFile: join(dataDir, configFileName), seal: config.seal.kind, store: config.store.kind };
+    if (!admin) throw new WardenError('WARDEN_STORE_CONFLICT', 'the store already has admins: it belongs to another Warden');
+    return { dataDir, configFile: join(dataDir, configFileName), seal: config.seal.kind, store: config.store.kind, admin };
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     throw err;

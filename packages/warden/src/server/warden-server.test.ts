@@ -53,15 +53,16 @@ describe('audit sinks', () => {
     const server = await start(dir);
     try {
       let lines: { unmapped: { warden: { index: number } }; action?: string }[] = [];
-      for (let i = 0; i < 100 && lines.length < 2; i++) {
+      for (let i = 0; i < 100 && lines.length < 3; i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         const text = existsSync(join(dir, 'audit.jsonl')) ? readFileSync(join(dir, 'audit.jsonl'), 'utf8') : '';
         lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as (typeof lines)[number]);
       }
-      expect(lines.map((l) => l.unmapped.warden.index)).toEqual([0, 1]);
+      // warden.init, admin.create (the first admin), server.start
+      expect(lines.map((l) => l.unmapped.warden.index)).toEqual([0, 1, 2]);
       const status = (await (await fetch(`${server.url}/v1/status`)).json()) as { audit: { size: number; sinks: unknown[] } };
-      expect(status.audit.size).toBe(2);
-      expect(status.audit.sinks).toEqual([{ name: 'archive', nextIndex: 2, lag: 0 }]);
+      expect(status.audit.size).toBe(3);
+      expect(status.audit.sinks).toEqual([{ name: 'archive', nextIndex: 3, lag: 0 }]);
     } finally {
       await server.close();
     }

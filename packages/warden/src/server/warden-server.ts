@@ -14,12 +14,15 @@ import type { Logger } from '../log/index.js';
 import type { SealSecrets } from '../seal/index.js';
 import { version } from '../version.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
+import { openIdentity, type Identity } from './identity.js';
+import { listenUrl, resolvePort } from './listen.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
 export interface WardenServer {
   readonly url: string;
   readonly http: HttpServer;
   readonly runtime: Runtime;
+  readonly identity: Identity;
   close(): Promise<void>;
 }
 
@@ -42,8 +45,19 @@ const lifecycle = (action: 'server.start' | 'server.stop', url: string): AuditEv
 });
 
 export async function startWarden(options: StartWardenOptions): Promise<WardenServer> {
-  const runtime = await openRuntime(options.config, options.secrets, options.logger);
+  // The issuer URL must be exact, so an ephemeral port (0) is chosen before anything is built.
+  const listen = { ...options.config.listen, port: await resolvePort(options.config.listen) };
+  const config = { ...options.config, listen };
+  const issuer = config.identity.issuer ?? listenUrl(listen);
+  const runtime = await openRuntime(config, options.secrets, options.logger);
   const { audit } = runtime;
+  let identity: Identity;
+  try {
+    identity = await openIdentity({ runtime, config, issuer, logger: options.logger });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
   let sinks: ReturnType<typeof createSinkRunners>;
   const retentionConfig = options.config.audit.retention;
   const retention: Retention | undefined = retentionConfig
@@ -58,6 +72,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       logger: options.logger,
     });
   } catch (err) {
+    identity.close();
     await runtime.close();
     throw err;
   }
@@ -88,15 +103,21 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
   let http: HttpServer;
   try {
     http = await startHttpServer({
-      config: options.config,
+      config,
       logger: options.logger,
-      routes: [healthRoutes(probe), auditRoutes(audit), ...(options.routes ?? [])],
+      routes: [
+        healthRoutes(probe),
+        auditRoutes({ log: audit, requireAdmin: identity.adminAuth.requireAdmin.bind(identity.adminAuth) }),
+        ...identity.routes,
+        ...(options.routes ?? []),
+      ],
     });
     await audit.append(lifecycle('server.start', http.url)).catch(async (err: unknown) => {
       await http.close();
       throw err;
     });
   } catch (err) {
+    identity.close();
     await runtime.close();
     throw err;
   }
@@ -110,6 +131,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
     url: http.url,
     http,
     runtime,
+    identity,
     async close() {
       await http.close();
       try {
@@ -120,6 +142,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       open = false;
       await retention?.stop();
       await sinks.stop();
+      identity.close();
       await runtime.close();
     },
   };

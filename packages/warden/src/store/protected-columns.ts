@@ -17,4 +17,6 @@ export interface ProtectedColumn {
 export const protectedColumns: readonly ProtectedColumn[] = Object.freeze([
   Object.freeze({ table: 'secrets', key: 'name', column: 'value' }),
   Object.freeze({ table: 'system_keys', key: 'name', column: 'value' }),
+  Object.freeze({ table: 'token_signing_keys', key: 'kid', column: 'private_key' }),
+  Object.freeze({ table: 'admins', key: 'username', column: 'totp_secret' }),
 ]);

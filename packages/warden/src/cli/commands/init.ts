@@ -45,6 +45,16 @@ export function initSettings(flags: InitFlags, env: CliContext['env']): ConfigIn
   return settings;
 }
 
+/** How the first admin's credentials are shown (once: they are stored only hashed or sealed). */
+export function firstAdminLines({ admin }: InitResult): string[] {
+  return [
+    `First admin (shown once, store it now): username ${admin.username}`,
+    `  password:    ${admin.password}`,
+    `  TOTP secret: ${admin.totpSecret}`,
+    `  TOTP URI:    ${admin.totpUri}`,
+  ];
+}
+
 /** Initialize the data directory named by the flags (shared by `init` and `serve --init`). */
 export async function runInit(flags: InitFlags, ctx: CliContext): Promise<InitResult> {
   const dataDir = resolveDataDir({ flags, env: ctx.env, cwd: ctx.cwd });
@@ -75,7 +85,8 @@ export function initCommand(program: Command, ctx: CliContext): void {
       const result = await runInit(flags, ctx);
       printResult(ctx.io, flags.json === true, result, () => [
         `Initialized Warden in ${result.dataDir} (seal: ${result.seal}, store: ${result.store}).`,
-        'Next: warden serve',
+        ...firstAdminLines(result),
+        'Next: warden serve, then warden login',
       ]);
     });
 }

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { configFileName, loadConfig, resolveDataDir, type ConfigFlags } from '../../config/index.js';
 import type { CliContext } from '../context.js';
 import { sealSecrets } from '../secrets.js';
-import { runInit } from './init.js';
+import { firstAdminLines, runInit } from './init.js';
 
 interface ServeFlags extends ConfigFlags {
   init?: boolean;
@@ -29,6 +29,7 @@ export function serveCommand(program: Command, ctx: CliContext): void {
       if (flags.init && !flags.config && !existsSync(join(dataDir, configFileName))) {
         const result = await runInit({ dataDir }, ctx);
         ctx.io.stderr(`warden: initialized ${result.dataDir} (seal: ${result.seal}, store: ${result.store})\n`);
+        ctx.io.stderr(`${firstAdminLines(result).map((line) => `warden: ${line}`).join('\n')}\n`);
       }
       const config = loadConfig({ flags, env: ctx.env, cwd: ctx.cwd });
       const secrets = await sealSecrets(config.seal, ctx.env, ctx.prompt);

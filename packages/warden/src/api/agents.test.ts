@@ -1,0 +1,161 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WardenError } from '../errors/index.js';
+import { createAgentDirectory } from '../identity/agents.js';
+import { createCredentialStore, type CredentialStore } from '../identity/credentials.js';
+import type { AdminRole } from '../identity/types.js';
+import { createLogger } from '../log/index.js';
+import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
+import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
+import { agentRoutes } from './agents.js';
+import { buildApp } from './app.js';
+
+const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
+
+/** A stand-in for admin authentication: the role comes from the `x-test-role` header. */
+function fakeRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
+  return (request, _reply, done) => {
+    const role = request.headers['x-test-role'];
+    if (typeof role !== 'string') return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
+    if (!roles.includes(role as AdminRole)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
+    request.principal = { kind: 'admin', admin: `${role}-user`, role: role as AdminRole, sessionId: 's1', expiresAt: Date.now() + 60_000 };
+    done();
+  };
+}
+
+describe('agent routes', () => {
+  let opened: OpenedTestStore;
+  let audit: TestAuditLog;
+  let credentials: CredentialStore;
+  let app: FastifyInstance;
+  const as = (role: AdminRole) => ({ 'x-test-role': role });
+
+  beforeAll(async () => {
+    opened = await sqlite.openMigrated();
+    audit = await openTestAuditLog(opened.store);
+    const directory = createAgentDirectory({ db: opened.store.db, audit: audit.log });
+    credentials = createCredentialStore({ db: opened.store.db, barrier: audit.barrier, audit: audit.log, directory });
+    app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      bodyLimit: 65_536,
+      routes: [agentRoutes({ directory, credentials, requireAdmin: fakeRequireAdmin })],
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await audit.log.close();
+    await opened.cleanup();
+  });
+
+  it('refuses callers without an admin role (401) and with too little of one (403)', async () => {
+    expect((await app.inject({ url: '/v1/agents' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/v1/agents', payload: { name: 'x1', owner: 'o' } })).json()).toMatchObject({
+      code: 'WARDEN_UNAUTHENTICATED',
+    });
+    const forbidden = await app.inject({ method: 'POST', url: '/v1/agents', headers: as('auditor'), payload: { name: 'x1', owner: 'o' } });
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json()).toMatchObject({ code: 'WARDEN_FORBIDDEN' });
+    expect((await app.inject({ method: 'POST', url: '/v1/agents/x1/credentials', headers: as('auditor'), payload: { kind: 'client_secret' } })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/v1/agents', headers: as('auditor') })).statusCode).toBe(200);
+  });
+
+  it('creates, reads, updates, disables, enables and deletes an agent', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/agents',
+      headers: as('admin'),
+      payload: { name: 'api-bot', owner: 'team-api', roles: ['reader'], labels: { team: 'api' }, clearance: 2 },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.headers['warden-audit-index']).toMatch(/^\d+$/);
+    expect(created.json()).toMatchObject({ name: 'api-bot', owner: 'team-api', roles: ['reader'], status: 'active', clearance: 2 });
+    const [entry] = await audit.log.entries(Number(created.headers['warden-audit-index']), 1);
+    expect(JSON.parse(entry!.body!)).toMatchObject({ action: 'agent.create', actor: { type: 'admin', id: 'admin-user' } });
+
+    const dup = await app.inject({ method: 'POST', url: '/v1/agents', headers: as('admin'), payload: { name: 'api-bot', owner: 'x' } });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json()).toMatchObject({ code: 'WARDEN_CONFLICT' });
+
+    expect((await app.inject({ url: '/v1/agents/api-bot', headers: as('auditor') })).json()).toMatchObject({ name: 'api-bot' });
+    const patched = await app.inject({ method: 'PATCH', url: '/v1/agents/api-bot', headers: as('security'), payload: { region: 'eu', requireDpop: true } });
+    expect(patched.json()).toMatchObject({ region: 'eu', requireDpop: true, roles: ['reader'] });
+    expect((await app.inject({ method: 'POST', url: '/v1/agents/api-bot/disable', headers: as('admin') })).json()).toMatchObject({ status: 'disabled' });
+    const listed = await app.inject({ url: '/v1/agents?status=disabled&label=team=api', headers: as('auditor') });
+    expect(listed.json<{ agents: { name: string }[] }>().agents.map((a) => a.name)).toEqual(['api-bot']);
+    expect((await app.inject({ method: 'POST', url: '/v1/agents/api-bot/enable', headers: as('admin') })).json()).toMatchObject({ status: 'active' });
+    expect((await app.inject({ method: 'DELETE', url: '/v1/agents/api-bot', headers: as('admin') })).statusCode).toBe(204);
+    const gone = await app.inject({ url: '/v1/agents/api-bot', headers: as('admin') });
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json()).toMatchObject({ code: 'WARDEN_NOT_FOUND' });
+  });
+
+  it('answers 400 for bad bodies, parameters and queries, and 404 for missing agents', async () => {
+    const bad: { method: 'POST' | 'PATCH' | 'GET' | 'DELETE'; url: string; payload?: unknown }[] = [
+      { method: 'POST', url: '/v1/agents', payload: { name: 'Bad Name', owner: 'o' } },
+      { method: 'POST', url: '/v1/agents', payload: { name: 'ok-name' } },
+      { method: 'POST', url: '/v1/agents', payload: { name: 'ok-name', owner: 'o', clearance: 9 } },
+      { method: 'POST', url: '/v1/agents', payload: { name: 'ok-name', owner: 'o', labels: { 'Bad Key': 'v' } } },
+      { method: 'POST', url: '/v1/agents', payload: { name: 'ok-name', owner: 'o', status: 'active' } },
+      { method: 'PATCH', url: '/v1/agents/ok-name', payload: { name: 'renamed' } },
+      { method: 'PATCH', url: '/v1/agents/cred-less', payload: {} },
+      { method: 'GET', url: '/v1/agents?limit=0' },
+      { method: 'GET', url: '/v1/agents?status=gone' },
+      { method: 'GET', url: '/v1/agents?label=novalue' },
+      { method: 'GET', url: '/v1/agents/UPPER' },
+      { method: 'POST', url: '/v1/agents/ok-name/credentials', payload: { kind: 'password' } },
+      { method: 'POST', url: '/v1/agents/ok-name/credentials', payload: { kind: 'client_secret', secret: 'mine' } },
+      { method: 'DELETE', url: '/v1/agents/ok-name/credentials/not-an-id' },
+    ];
+    for (const { method, url, payload } of bad) {
+      const res = await app.inject({ method, url, headers: as('admin'), ...(payload === undefined ? {} : { payload: payload as object }) });
+      expect(res.statusCode, `${method} ${url}`).toBe(400);
+      expect(res.json<{ code: string }>().code, `${method} ${url}`).toBe('WARDEN_VALIDATION_FAILED');
+    }
+    for (const [method, url] of [
+      ['GET', '/v1/agents/nobody'],
+      ['PATCH', '/v1/agents/nobody'],
+      ['DELETE', '/v1/agents/nobody'],
+      ['POST', '/v1/agents/nobody/disable'],
+      ['GET', '/v1/agents/nobody/credentials'],
+      ['DELETE', `/v1/agents/nobody/credentials/cred_${'0'.repeat(32)}`],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: as('admin'), ...(method === 'PATCH' ? { payload: { clearance: 1 } } : {}) });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+    }
+  });
+
+  it('returns a client secret once, never lists it, and revokes', async () => {
+    await app.inject({ method: 'POST', url: '/v1/agents', headers: as('admin'), payload: { name: 'cred-bot', owner: 'o' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/agents/cred-bot/credentials',
+      headers: as('security'),
+      payload: { kind: 'client_secret', label: 'ci' },
+    });
+    expect(created.statusCode).toBe(201);
+    const { id, secret } = created.json<{ id: string; secret: string }>();
+    expect(secret).toMatch(/^wsec_/);
+    expect(await credentials.verifySecret('cred-bot', secret)).toBe(true);
+
+    const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+    const key = await app.inject({ method: 'POST', url: '/v1/agents/cred-bot/credentials', headers: as('admin'), payload: { kind: 'public_key', jwk } });
+    expect(key.statusCode).toBe(201);
+    expect(key.json()).not.toHaveProperty('secret');
+    const priv = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+    const refused = await app.inject({ method: 'POST', url: '/v1/agents/cred-bot/credentials', headers: as('admin'), payload: { kind: 'public_key', jwk: priv } });
+    expect(refused.statusCode).toBe(400);
+
+    const listed = await app.inject({ url: '/v1/agents/cred-bot/credentials', headers: as('auditor') });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.body).not.toContain(secret);
+    expect(listed.body).not.toMatch(/secret_hash|secretHash|"secret"/);
+    expect(listed.json<{ credentials: { id: string }[] }>().credentials.map((c) => c.id)).toContain(id);
+
+    const revoked = await app.inject({ method: 'DELETE', url: `/v1/agents/cred-bot/credentials/${id}`, headers: as('admin') });
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.json<{ revokedAt: number | null }>().revokedAt).toEqual(expect.any(Number));
+    expect(revoked.headers['warden-audit-index']).toMatch(/^\d+$/);
+    expect(await credentials.verifySecret('cred-bot', secret)).toBe(false);
+  });
+});

@@ -1,0 +1,167 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentRoutes } from '../../api/agents.js';
+import { buildApp } from '../../api/app.js';
+import { WardenError } from '../../errors/index.js';
+import { createAgentDirectory } from '../../identity/agents.js';
+import { createCredentialStore, type CredentialStore } from '../../identity/credentials.js';
+import type { AdminRole } from '../../identity/types.js';
+import { createLogger } from '../../log/index.js';
+import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
+import type { CliContext } from '../context.js';
+import { reportFailure } from '../output.js';
+import { agentsCommand } from './agents.js';
+
+const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
+const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
+
+/** Admin authentication stand-in: the bearer token names the role. */
+function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
+  return (request, _reply, done) => {
+    const role = tokens[request.headers.authorization?.replace(/^Bearer /, '') ?? ''];
+    if (role === undefined) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
+    if (!roles.includes(role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
+    request.principal = { kind: 'admin', admin: 'cli-user', role, sessionId: 's', expiresAt: Date.now() + 60_000 };
+    done();
+  };
+}
+
+describe('warden agents (CLI against a listening server)', () => {
+  let opened: OpenedTestStore;
+  let audit: TestAuditLog;
+  let credentials: CredentialStore;
+  let app: FastifyInstance;
+  let url: string;
+  let home: string;
+
+  beforeAll(async () => {
+    opened = await sqlite.openMigrated();
+    audit = await openTestAuditLog(opened.store);
+    const directory = createAgentDirectory({ db: opened.store.db, audit: audit.log });
+    credentials = createCredentialStore({ db: opened.store.db, barrier: audit.barrier, audit: audit.log, directory });
+    app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      bodyLimit: 65_536,
+      routes: [agentRoutes({ directory, credentials, requireAdmin: tokenRequireAdmin })],
+    });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    home = await mkdtemp(join(tmpdir(), 'warden-cli-agents-'));
+  });
+  afterAll(async () => {
+    await app.close();
+    await audit.log.close();
+    await opened.cleanup();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  /** Runs `warden agents …` in-process the way runCli does; resolves to exit code and output. */
+  async function run(argv: string[], token = 'admin-token') {
+    let stdout = '';
+    let stderr = '';
+    const ctx: CliContext = {
+      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
+      env: { WARDEN_TOKEN: token, HOME: home, XDG_CONFIG_HOME: home },
+      prompt: () => Promise.resolve(undefined),
+      cwd: home,
+    };
+    const program = new Command('warden')
+      .exitOverride()
+      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
+    agentsCommand(program, ctx);
+    let code = 0;
+    try {
+      await program.parseAsync(['agents', ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
+    } catch (err) {
+      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
+    }
+    return { code, stdout, stderr };
+  }
+
+  it('creates, shows, lists, updates, disables, enables and deletes agents', async () => {
+    const created = await run(['create', 'cli-bot', '--owner', 'team-cli', '--role', 'reader', '--role', 'writer', '--label', 'team=cli', '--region', 'eu', '--environment', 'prod', '--clearance', '2', '--require-dpop', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      name: 'cli-bot',
+      owner: 'team-cli',
+      roles: ['reader', 'writer'],
+      labels: { team: 'cli' },
+      region: 'eu',
+      environment: 'prod',
+      clearance: 2,
+      requireDpop: true,
+      status: 'active',
+    });
+    const shown = await run(['show', 'cli-bot']);
+    expect(shown.stdout).toContain('cli-bot (active)');
+    expect(shown.stdout).toContain('require DPoP: yes');
+    await run(['create', 'other-bot', '--owner', 'someone']);
+    const listed = await run(['list', '--label', 'team=cli', '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ agents: [{ name: 'cli-bot' }] });
+    expect((await run(['list'], 'auditor-token')).stdout).toMatch(/cli-bot[\s\S]*other-bot/);
+
+    const updated = await run(['update', 'cli-bot', '--no-require-dpop', '--no-region', '--clearance', '4', '--json']);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ requireDpop: false, region: null, clearance: 4, roles: ['reader', 'writer'] });
+    expect(JSON.parse((await run(['disable', 'cli-bot', '--json'])).stdout)).toMatchObject({ status: 'disabled' });
+    expect(JSON.parse((await run(['enable', 'cli-bot', '--json'])).stdout)).toMatchObject({ status: 'active' });
+    expect((await run(['delete', 'other-bot'])).stdout).toContain('Deleted agent other-bot.');
+    const missing = await run(['show', 'other-bot']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('(WARDEN_NOT_FOUND)');
+  });
+
+  it('adds a secret (printed once) and a public key, lists and revokes them', async () => {
+    const added = await run(['credentials', 'add', 'cli-bot', '--secret', '--label', 'ci', '--expires', '90d', '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    const secret = JSON.parse(added.stdout) as { id: string; secret: string; expiresAt: number };
+    expect(secret.secret).toMatch(/^wsec_/);
+    expect(secret.expiresAt).toBeGreaterThan(Date.now() + 89 * 86_400_000);
+    expect(await credentials.verifySecret('cli-bot', secret.secret)).toBe(true);
+
+    const file = join(home, 'key.jwk');
+    await writeFile(file, JSON.stringify(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })));
+    const key = await run(['credentials', 'add', 'cli-bot', '--public-key', file]);
+    expect(key.code, key.stderr).toBe(0);
+    expect(key.stdout).toMatch(/Added public_key cred_[0-9a-f]{32} to cli-bot/);
+
+    const listed = await run(['credentials', 'list', 'cli-bot', '--json']);
+    expect(listed.stdout).not.toContain(secret.secret);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ credentials: [{ id: secret.id, kind: 'client_secret' }, { kind: 'public_key' }] });
+    const revoked = await run(['credentials', 'revoke', 'cli-bot', secret.id]);
+    expect(revoked.stdout).toContain(`Revoked ${secret.id} of cli-bot.`);
+    expect(await credentials.verifySecret('cli-bot', secret.secret)).toBe(false);
+    expect((await run(['credentials', 'list', 'cli-bot'])).stdout).toMatch(/client_secret +revoked/);
+  });
+
+  it('refuses bad flags with WARDEN_USAGE (exit 2) and reports server refusals', async () => {
+    const usage = [
+      ['create', 'x-bot', '--owner', 'o', '--clearance', 'high'],
+      ['create', 'x-bot', '--owner', 'o', '--label', 'novalue'],
+      ['update', 'cli-bot'],
+      ['list', '--limit', 'many'],
+      ['credentials', 'add', 'cli-bot'],
+      ['credentials', 'add', 'cli-bot', '--secret', '--public-key', 'k.jwk'],
+      ['credentials', 'add', 'cli-bot', '--secret', '--expires', 'soon'],
+      ['credentials', 'add', 'cli-bot', '--public-key', join(home, 'missing.jwk')],
+    ];
+    for (const argv of usage) {
+      const res = await run(argv);
+      expect(res.code, argv.join(' ')).toBe(2);
+      expect(res.stderr, argv.join(' ')).toContain('(WARDEN_USAGE)');
+    }
+    expect((await run(['create', 'x-bot'])).code).toBe(2); // commander: missing --owner
+    expect((await run(['create', 'x-bot', '--owner', 'o', '--bogus'])).code).toBe(2);
+    const invalid = await run(['create', 'Bad_Name', '--owner', 'o']);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('(WARDEN_VALIDATION_FAILED)');
+    const forbidden = await run(['create', 'y-bot', '--owner', 'o'], 'auditor-token');
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toContain('(WARDEN_FORBIDDEN)');
+    expect((await run(['list'], 'wrong')).stderr).toContain('(WARDEN_UNAUTHENTICATED)');
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * `warden agents …`: manage agents and their credentials on a running server through the admin API
+ * (`/v1/agents`), authenticated with WARDEN_TOKEN or the saved login session. Every command takes
+ * `--json`; bad flag values are WARDEN_USAGE (exit 2) before anything is sent. A client secret is
+ * printed once, by `credentials add --secret`, and can never be shown again.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.js';
+import { WardenError } from '../../errors/index.js';
+import type { Agent } from '../../identity/types.js';
+import type { CliContext } from '../context.js';
+import { createClient, type ServerFlags } from '../http-client.js';
+import { printResult } from '../output.js';
+
+interface CredentialJson {
+  id: string;
+  agent: string;
+  kind: string;
+  kid: string;
+  label: string | null;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+  secret?: string;
+}
+
+interface AgentFlags extends ServerFlags {
+  json?: boolean;
+  owner?: string;
+  role?: string[];
+  label?: string[];
+  region?: string | false;
+  environment?: string | false;
+  clearance?: string;
+  requireDpop?: boolean;
+}
+
+const usage = (message: string) => new WardenError('WARDEN_USAGE', message);
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const agentPath = (name: string) => `/v1/agents/${encodeURIComponent(name)}`;
+const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** `k=v` pairs to a labels object (WARDEN_USAGE when one has no `=` or an empty key). */
+export function parseLabels(pairs: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw usage(`--label must be key=value, got "${pair}"`);
+    labels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return labels;
+}
+
+/** The request body the agent flags describe (only the fields that were given). */
+function agentBody(flags: AgentFlags): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (flags.owner !== undefined) body.owner = flags.owner;
+  if (flags.role !== undefined) body.roles = flags.role;
+  if (flags.label !== undefined) body.labels = parseLabels(flags.label);
+  if (flags.region !== undefined) body.region = flags.region === false ? null : flags.region;
+  if (flags.environment !== undefined) body.environment = flags.environment === false ? null : flags.environment;
+  if (flags.clearance !== undefined) {
+    if (!/^[0-4]$/.test(flags.clearance)) throw usage(`--clearance must be 0..4, got "${flags.clearance}"`);
+    body.clearance = Number(flags.clearance);
+  }
+  if (flags.requireDpop !== undefined) body.requireDpop = flags.requireDpop;
+  return body;
+}
+
+function describeAgent(a: Agent): string[] {
+  const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`);
+  return [
+    `${a.name} (${a.status})`,
+    `  owner:        ${a.owner}`,
+    `  roles:        ${a.roles.length ? a.roles.join(', ') : '-'}`,
+    `  labels:       ${labels.length ? labels.join(', ') : '-'}`,
+    `  environment:  ${a.environment ?? '-'}`,
+    `  region:       ${a.region ?? '-'}`,
+    `  clearance:    ${a.clearance}`,
+    `  require DPoP: ${a.requireDpop ? 'yes' : 'no'}`,
+    `  created:      ${time(a.createdAt)}, updated ${time(a.updatedAt)}`,
+  ];
+}
+
+function describeCredential(c: CredentialJson): string {
+  const state = c.revokedAt !== null ? `revoked ${time(c.revokedAt)}` : c.expiresAt !== null && c.expiresAt <= Date.now() ? 'expired' : 'current';
+  return `${c.id}  ${c.kind.padEnd(13)} ${state}  kid ${c.kid}  label ${c.label ?? '-'}  expires ${time(c.expiresAt)}  last used ${time(c.lastUsedAt)}`;
+}
+
+export function agentsCommand(program: Command, ctx: CliContext): void {
+  const server = (command: Command) =>
+    command
+      .option('--url <url>', 'server URL (default from WARDEN_ADDR, the login session or the data directory config)')
+      .option('--data-dir <dir>', 'data directory whose config names the address')
+      .option('--ca <file>', 'CA certificate to verify the server with (TLS)')
+      .option('--json', 'print JSON');
+  const fields = (command: Command) =>
+    command
+      .option('--role <role>', 'a role (repeat for several; replaces the list on update)', collect)
+      .option('--label <key=value>', 'a label (repeat for several; replaces the labels on update)', collect)
+      .option('--environment <env>', 'environment, e.g. prod')
+      .option('--region <region>', 'region, e.g. eu')
+      .option('--clearance <n>', 'data clearance 0 (public) .. 4 (restricted)')
+      .option('--require-dpop', 'only issue and accept DPoP-bound tokens');
+  const print = (flags: { json?: boolean }, agent: Agent) => printResult(ctx.io, flags.json === true, agent, () => describeAgent(agent));
+
+  const agents = program.command('agents').description('manage agents and their credentials');
+
+  server(fields(agents.command('create').description('create an agent').argument('<name>', 'agent name (slug)')))
+    .requiredOption('--owner <owner>', 'owning team or person')
+    .action(async (name: string, flags: AgentFlags) => {
+      const agent = await createClient(flags, ctx).send<Agent>('POST', '/v1/agents', { name, ...agentBody(flags) });
+      print(flags, agent);
+    });
+
+  server(agents.command('list').description('list agents'))
+    .option('--status <status>', 'active, disabled or quarantined')
+    .option('--owner <owner>', 'only agents of this owner')
+    .option('--label <key=value>', 'only agents with this label (repeatable)', collect)
+    .option('--limit <n>', 'page size (1..1000)', '100')
+    .option('--after <name>', 'start after this agent (the "next" of the previous page)')
+    .action(async (flags: ServerFlags & { json?: boolean; status?: string; owner?: string; label?: string[]; limit: string; after?: string }) => {
+      if (!/^\d+$/.test(flags.limit)) throw usage(`--limit must be a whole number, got "${flags.limit}"`);
+      const query = new URLSearchParams({ limit: flags.limit });
+      if (flags.status !== undefined) query.set('status', flags.status);
+      if (flags.owner !== undefined) query.set('owner', flags.owner);
+      if (flags.after !== undefined) query.set('after', flags.after);
+      for (const [k, v] of Object.entries(parseLabels(flags.label ?? []))) query.append('label', `${k}=${v}`);
+      const page = await createClient(flags, ctx).getJson<{ agents: Agent[]; next?: string }>(`/v1/agents?${query.toString()}`);
+      printResult(ctx.io, flags.json === true, page, () => [
+        ...(page.agents.length === 0 ? ['No agents.'] : page.agents.map((a) => `${a.name.padEnd(24)} ${a.status.padEnd(12)} owner ${a.owner}`)),
+        ...(page.next === undefined ? [] : [`More: --after ${page.next}`]),
+      ]);
+    });
+
+  server(agents.command('show').description("show an agent").argument('<name>', 'agent name')).action(
+    async (name: string, flags: AgentFlags) => print(flags, await createClient(flags, ctx).getJson<Agent>(agentPath(name))),
+  );
+
+  server(fields(agents.command('update').description("change an agent's fields").argument('<name>', 'agent name')))
+    .option('--owner <owner>', 'owning team or person')
+    .option('--no-require-dpop', 'accept bearer tokens without DPoP')
+    .option('--no-environment', 'clear the environment')
+    .option('--no-region', 'clear the region')
+    .action(async (name: string, flags: AgentFlags) => {
+      const body = agentBody(flags);
+      if (Object.keys(body).length === 0) throw usage('nothing to update: give at least one field flag');
+      print(flags, await createClient(flags, ctx).send<Agent>('PATCH', agentPath(name), body));
+    });
+
+  for (const verb of ['disable', 'enable'] as const) {
+    server(agents.command(verb).description(`${verb} an agent`).argument('<name>', 'agent name')).action(
+      async (name: string, flags: AgentFlags) => print(flags, await createClient(flags, ctx).send<Agent>('POST', `${agentPath(name)}/${verb}`)),
+    );
+  }
+
+  server(agents.command('delete').description('delete an agent and all its credentials').argument('<name>', 'agent name')).action(
+    async (name: string, flags: AgentFlags) => {
+      await createClient(flags, ctx).send('DELETE', agentPath(name));
+      printResult(ctx.io, flags.json === true, { deleted: name }, () => [`Deleted agent ${name}.`]);
+    },
+  );
+
+  const credentials = agents.command('credentials').description("manage an agent's client secrets and public keys");
+
+  server(credentials.command('add').description('add a client secret or a public key').argument('<name>', 'agent name'))
+    .option('--secret', 'generate a client secret (printed once)')
+    .option('--public-key <file>', 'a public JWK file (Ed25519 or P-256)')
+    .option('--label <label>', 'a label for the credential')
+    .option('--expires <duration>', 'expire after this long, e.g. 90d')
+    .action(async (name: string, flags: ServerFlags & { json?: boolean; secret?: boolean; publicKey?: string; label?: string; expires?: string }) => {
+      if ((flags.secret === true) === (flags.publicKey !== undefined)) throw usage('give exactly one of --secret and --public-key FILE');
+      const body: Record<string, unknown> = { kind: flags.secret ? 'client_secret' : 'public_key' };
+      if (flags.publicKey !== undefined) {
+        try {
+          body.jwk = JSON.parse(readFileSync(flags.publicKey, 'utf8')) as unknown;
+        } catch (cause) {
+          throw new WardenError('WARDEN_USAGE', `cannot read a JSON JWK from ${flags.publicKey}`, { cause });
+        }
+      }
+      if (flags.label !== undefined) body.label = flags.label;
+      if (flags.expires !== undefined) {
+        const ms = parseDuration(flags.expires);
+        if (ms === undefined || ms <= 0) throw usage(`--expires must be a duration like 90d or 12h, got "${flags.expires}"`);
+        body.expiresAt = Date.now() + ms;
+      }
+      const created = await createClient(flags, ctx).send<CredentialJson>('POST', `${agentPath(name)}/credentials`, body);
+      printResult(ctx.io, flags.json === true, created, () => [
+        `Added ${created.kind} ${created.id} to ${name} (kid ${created.kid}).`,
+        ...(created.secret === undefined ? [] : ['Client secret (shown only now; store it safely):', created.secret]),
+      ]);
+    });
+
+  server(credentials.command('list').description("list an agent's credentials (never secrets)").argument('<name>', 'agent name')).action(
+    async (name: string, flags: AgentFlags) => {
+      const result = await createClient(flags, ctx).getJson<{ credentials: CredentialJson[] }>(`${agentPath(name)}/credentials`);
+      printResult(ctx.io, flags.json === true, result, () =>
+        result.credentials.length === 0 ? [`${name} has no credentials.`] : result.credentials.map(describeCredential),
+      );
+    },
+  );
+
+  server(credentials.command('revoke').description('revoke a credential').argument('<name>', 'agent name').argument('<id>', 'credential id')).action(
+    async (name: string, id: string, flags: AgentFlags) => {
+      const revoked = await createClient(flags, ctx).send<CredentialJson>('DELETE', `${agentPath(name)}/credentials/${encodeURIComponent(id)}`);
+      printResult(ctx.io, flags.json === true, revoked, () => [`Revoked ${revoked.id} of ${name}.`]);
+    },
+  );
+}
