@@ -10,9 +10,19 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { configFileName, loadConfig, resolveDataDir } from '../config/index.js';
 import { errorCatalog, type ErrorCode, WardenError } from '../errors/index.js';
+import { listenUrl } from '../server/listen.js';
 import type { CliContext } from './context.js';
+
+/** Adds the options that choose the server and how to trust it: `--url`, `--data-dir`, `--ca`. */
+export function withServerOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'server URL (default from WARDEN_ADDR, the saved login session or the data directory config)')
+    .option('--data-dir <dir>', 'data directory whose config names the address')
+    .option('--ca <file>', 'CA certificate to verify the server with (TLS)');
+}
 
 export interface ServerFlags {
   url?: string;
@@ -58,9 +68,7 @@ export function serverUrl(flags: ServerFlags, ctx: CliContext): string {
   if (explicit) return explicit;
   const dataDir = resolveDataDir({ flags, env: ctx.env, cwd: ctx.cwd });
   if (existsSync(join(dataDir, configFileName))) {
-    const { listen } = loadConfig({ flags, env: ctx.env, cwd: ctx.cwd });
-    const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
-    return `${listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${listen.port}`;
+    return listenUrl(loadConfig({ flags, env: ctx.env, cwd: ctx.cwd }).listen);
   }
   return 'http://127.0.0.1:8470';
 }

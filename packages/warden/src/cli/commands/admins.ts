@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import { adminRoles, usernamePattern } from '../../identity/admins.js';
 import type { CliContext } from '../context.js';
-import { createClient, type ServerFlags } from '../http-client.js';
+import { createClient, withServerOptions, type ServerFlags } from '../http-client.js';
 import { printResult } from '../output.js';
 
 interface AdminJson {
@@ -35,12 +35,7 @@ function checkUsername(name: string): string {
 
 export function adminsCommand(program: Command, ctx: CliContext): void {
   const admins = program.command('admins').description('manage admins (role admin; list: any admin)');
-  const server = (command: Command) =>
-    command
-      .option('--url <url>', 'server URL (default from WARDEN_ADDR, the saved session or the data directory config)')
-      .option('--data-dir <dir>', 'data directory whose config names the address')
-      .option('--ca <file>', 'CA certificate to verify the server with (TLS)')
-      .option('--json', 'print JSON');
+  const server = (command: Command) => withServerOptions(command).option('--json', 'print JSON');
 
   server(admins.command('create <name>').description('create an admin; prints the password and TOTP secret once'))
     .requiredOption('--role <role>', `role (${roles.join(', ')})`)

@@ -10,7 +10,7 @@ import { parseDuration } from '../../config/duration.js';
 import { WardenError } from '../../errors/index.js';
 import type { Agent } from '../../identity/types.js';
 import type { CliContext } from '../context.js';
-import { createClient, type ServerFlags } from '../http-client.js';
+import { createClient, withServerOptions, type ServerFlags } from '../http-client.js';
 import { printResult } from '../output.js';
 
 interface CredentialJson {
@@ -90,12 +90,7 @@ function describeCredential(c: CredentialJson): string {
 }
 
 export function agentsCommand(program: Command, ctx: CliContext): void {
-  const server = (command: Command) =>
-    command
-      .option('--url <url>', 'server URL (default from WARDEN_ADDR, the login session or the data directory config)')
-      .option('--data-dir <dir>', 'data directory whose config names the address')
-      .option('--ca <file>', 'CA certificate to verify the server with (TLS)')
-      .option('--json', 'print JSON');
+  const server = (command: Command) => withServerOptions(command).option('--json', 'print JSON');
   const fields = (command: Command) =>
     command
       .option('--role <role>', 'a role (repeat for several; replaces the list on update)', collect)

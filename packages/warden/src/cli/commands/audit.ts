@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { AuditEntry, VerifyReport } from '../../audit/index.js';
 import { WardenError } from '../../errors/index.js';
 import type { CliContext } from '../context.js';
-import { createClient, type ServerFlags, type WardenClient } from '../http-client.js';
+import { createClient, withServerOptions, type ServerFlags, type WardenClient } from '../http-client.js';
 import { printResult } from '../output.js';
 
 interface EntryJson {
@@ -61,11 +61,7 @@ function describe(report: VerifyReport): string {
 
 export function auditCommand(program: Command, ctx: CliContext): void {
   const audit = program.command('audit').description('verify, export and inspect the tamper-evident audit log');
-  const server = (command: Command) =>
-    command
-      .option('--url <url>', 'server URL (default from WARDEN_ADDR or the data directory config)')
-      .option('--data-dir <dir>', 'data directory whose config names the address')
-      .option('--ca <file>', 'CA certificate to verify the server with (TLS)');
+  const server = withServerOptions;
 
   server(
     audit

@@ -3,16 +3,11 @@ import type { Command } from 'commander';
 import { statusSchema } from '../../api/health.js';
 import { WardenError } from '../../errors/index.js';
 import type { CliContext } from '../context.js';
-import { createClient, type ServerFlags } from '../http-client.js';
+import { createClient, withServerOptions, type ServerFlags } from '../http-client.js';
 import { printResult } from '../output.js';
 
 export function statusCommand(program: Command, ctx: CliContext): void {
-  program
-    .command('status')
-    .description("show a running server's version, store and seal state")
-    .option('--url <url>', 'server URL (default from WARDEN_ADDR or the data directory config)')
-    .option('--data-dir <dir>', 'data directory whose config names the address')
-    .option('--ca <file>', 'CA certificate to verify the server with (TLS)')
+  withServerOptions(program.command('status').description("show a running server's version, store, seal and audit state"))
     .option('--json', 'print JSON')
     .action(async (flags: ServerFlags & { json?: boolean }) => {
       const client = createClient(flags, ctx);
