@@ -52,6 +52,9 @@ export const errorCatalog = {
   WARDEN_LOGIN_THROTTLED: { status: 429, title: 'Too many failed logins', exitCode: 1 },
   WARDEN_CONFLICT: { status: 409, title: 'Already exists', exitCode: 2 },
 
+  // Policy
+  WARDEN_POLICY_INVALID: { status: 400, title: 'Policy set is invalid', exitCode: 2 },
+
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;
