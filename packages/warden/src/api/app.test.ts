@@ -28,6 +28,7 @@ function probe(overrides: Partial<HealthProbe> = {}): HealthProbe {
     unsealed: () => true,
     auditHealthy: () => true,
     auditStatus: async () => ({ healthy: true, size: 3, checkpointSize: 2, sinks: [] }),
+    isAdmin: async (request) => request.headers.authorization === 'Bearer wdn_admin',
     ...overrides,
   };
 }
@@ -135,7 +136,9 @@ describe('readiness', () => {
     const res = await app.inject('/readyz');
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ status: 'not_ready', checks: { store: 'unavailable', seal: 'unsealed', audit: 'ok' } });
-    const status = await app.inject('/v1/status');
+    const anonymous = await app.inject('/v1/status');
+    expect(anonymous.json()).toEqual({ version: '9.9.9', store: { kind: 'sqlite', reachable: false }, seal: { kind: 'file', state: 'unsealed' } });
+    const status = await app.inject({ url: '/v1/status', headers: { authorization: 'Bearer wdn_admin' } });
     expect(status.json()).toEqual({
       version: '9.9.9',
       store: { kind: 'sqlite', reachable: false },

@@ -2,9 +2,9 @@
  * Health routes: `GET /healthz` (the process is alive), `GET /readyz` (the store answers, the seal is
  * open and the audit log can be written; 503 otherwise) and `GET /v1/status` (version, store, seal and
  * audit state with sink lag, for `warden status`). None of them reveals configuration beyond the kinds
- * of store and seal and the names of audit sinks.
+ * of store and seal; the audit section (sink names, lag, last errors) is shown to admins only.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
@@ -21,6 +21,8 @@ export interface HealthProbe {
   auditHealthy(): boolean;
   /** Size, latest checkpoint and sink lag of the audit log. */
   auditStatus(): Promise<AuditStatus>;
+  /** True when the request carries a valid admin token (the audit section of /v1/status is for admins). */
+  isAdmin(request: FastifyRequest): Promise<boolean>;
 }
 
 export const readinessSchema = z.object({
@@ -75,11 +77,11 @@ export function healthRoutes(probe: HealthProbe): FastifyPluginAsync {
       },
     );
 
-    app.get('/v1/status', { schema: { response: { 200: statusSchema } } }, async () => ({
+    app.get('/v1/status', { schema: { response: { 200: statusSchema } } }, async (request) => ({
       version: probe.version,
       store: { kind: probe.storeKind, reachable: await probe.storeReachable() },
       seal: { kind: probe.sealKind, state: probe.unsealed() ? ('unsealed' as const) : ('sealed' as const) },
-      audit: await probe.auditStatus().catch(() => undefined),
+      audit: (await probe.isAdmin(request)) ? await probe.auditStatus().catch(() => undefined) : undefined,
     }));
   };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { TOTP } from 'otpauth';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
@@ -15,11 +16,16 @@ import { startWarden, type WardenServer } from './warden-server.js';
 
 const logger = createLogger({ level: 'silent' });
 
-async function dataDir(settings: Record<string, unknown> = {}): Promise<string> {
+async function initialized(settings: Record<string, unknown> = {}) {
   const dir = join(mkdtempSync(join(tmpdir(), 'warden-server-')), 'data');
-  await initDataDir({ dataDir: dir, settings: { listen: { host: '127.0.0.1', port: 0 }, ...settings }, secrets: {} });
-  return dir;
+  const { admin } = await initDataDir({ dataDir: dir, settings: { listen: { host: '127.0.0.1', port: 0 }, ...settings }, secrets: {} });
+  return { dir, admin };
 }
+
+const dataDir = async (settings: Record<string, unknown> = {}) => (await initialized(settings)).dir;
+
+const totpCode = (admin: { totpSecret: string }) =>
+  new TOTP({ secret: admin.totpSecret, digits: 6, period: 30, algorithm: 'SHA1' }).generate();
 
 async function start(dir: string, routes: FastifyPluginAsync[] = []): Promise<WardenServer> {
   return startWarden({ config: loadConfig({ flags: { dataDir: dir } }), secrets: {}, logger, routes });
@@ -47,7 +53,7 @@ describe('Warden server on PostgreSQL', () => {
 
 describe('audit sinks', () => {
   it('exports entries to a configured file sink and reports its lag in /v1/status', async () => {
-    const dir = await dataDir({
+    const { dir, admin } = await initialized({
       audit: { sinkPollInterval: '50ms', sinks: [{ kind: 'file', name: 'archive', path: 'audit.jsonl' }] },
     });
     const server = await start(dir);
@@ -60,9 +66,14 @@ describe('audit sinks', () => {
       }
       // warden.init, admin.create (the first admin), server.start
       expect(lines.map((l) => l.unmapped.warden.index)).toEqual([0, 1, 2]);
-      const status = (await (await fetch(`${server.url}/v1/status`)).json()) as { audit: { size: number; sinks: unknown[] } };
-      expect(status.audit.size).toBe(3);
-      expect(status.audit.sinks).toEqual([{ name: 'archive', nextIndex: 3, lag: 0 }]);
+      const anonymous = (await (await fetch(`${server.url}/v1/status`)).json()) as { audit?: unknown };
+      expect(anonymous.audit).toBeUndefined();
+      const { token } = await server.identity.sessions.login({ username: admin.username, password: admin.password, totp: totpCode(admin) });
+      const status = (await (await fetch(`${server.url}/v1/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        audit: { size: number; sinks: unknown[] };
+      };
+      expect(status.audit.size).toBe(4); // + admin.login
+      expect(status.audit.sinks).toMatchObject([{ name: 'archive', nextIndex: expect.any(Number) as number }]);
     } finally {
       await server.close();
     }

@@ -6,6 +6,7 @@
  * zeroes keys.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { bearerToken } from '../api/admin-auth.js';
 import { auditRoutes, healthRoutes, type HealthProbe } from '../api/index.js';
 import { createRetention, type AuditEvent, type Retention } from '../audit/index.js';
 import { createSinkCursorRepository, createSinkRunners } from '../audit/sinks/index.js';
@@ -88,6 +89,10 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       ),
     unsealed: () => open,
     auditHealthy: () => audit.healthy(),
+    isAdmin: async (request) => {
+      const token = bearerToken(request);
+      return token !== undefined && identity.sessions.authenticate(token).then(() => true, () => false);
+    },
     auditStatus: async () => ({
       healthy: audit.healthy(),
       size: await audit.size(),
