@@ -149,30 +149,23 @@ export function createAdminSessions(options: AdminSessionsOptions): AdminSession
       if (!Number.isInteger(ttl) || ttl < MIN_TOKEN_TTL || ttl > MAX_TOKEN_TTL) {
         throw new WardenError('WARDEN_VALIDATION_FAILED', 'ttl must be between 1m and 90d');
       }
+      const tokenEvent = (outcome: 'success' | 'failure', details: Record<string, string | number>) => ({
+        class: 'entity_management' as const,
+        activityId: 1 as const,
+        action: 'admin_token.create',
+        actor: { type: 'admin' as const, id: by.admin },
+        ...(ip ? { source: { ip } } : {}),
+        outcome,
+        details,
+      });
       await throttle.check(by.admin, ip);
       if (!(await admins.consumeTotp(by.admin, totp))) {
         await throttle.fail(by.admin, ip);
-        await audit.append({
-          class: 'entity_management',
-          activityId: 1,
-          action: 'admin_token.create',
-          actor: { type: 'admin', id: by.admin },
-          ...(ip ? { source: { ip } } : {}),
-          outcome: 'failure',
-          details: { reason: 'bad_totp', role },
-        });
+        await audit.append(tokenEvent('failure', { reason: 'bad_totp', role }));
         throw new WardenError('WARDEN_FORBIDDEN', 'creating an admin token needs a fresh TOTP code');
       }
       await throttle.reset(by.admin, ip);
-      await audit.append({
-        class: 'entity_management',
-        activityId: 1,
-        action: 'admin_token.create',
-        actor: { type: 'admin', id: by.admin },
-        ...(ip ? { source: { ip } } : {}),
-        outcome: 'success',
-        details: { role, ttl },
-      });
+      await audit.append(tokenEvent('success', { role, ttl }));
       return issue(by.admin, role, 'token', ttl);
     },
 
