@@ -107,9 +107,10 @@ export function createClient(flags: ServerFlags, ctx: CliContext): WardenClient 
     const res = await call(method, path, payload);
     if (res.status >= 200 && res.status < 300) return res;
     if (res.type.startsWith('application/problem+json')) {
-      const problem = JSON.parse(res.body.toString('utf8')) as { code?: string; detail?: string };
+      const problem = JSON.parse(res.body.toString('utf8')) as { code?: string; detail?: string; errors?: unknown[] };
       const code = problem.code && problem.code in errorCatalog ? (problem.code as ErrorCode) : 'WARDEN_INTERNAL';
-      throw new WardenError(code, problem.detail ?? `HTTP ${res.status}`);
+      // The problem's `errors` (e.g. policy diagnostics) stay available to the command.
+      throw new WardenError(code, problem.detail ?? `HTTP ${res.status}`, Array.isArray(problem.errors) ? { details: { errors: problem.errors } } : undefined);
     }
     throw new WardenError('WARDEN_SERVER_UNREACHABLE', `${base.origin} did not answer as a Warden server (HTTP ${res.status})`);
   };

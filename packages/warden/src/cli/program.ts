@@ -10,6 +10,7 @@ import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
 import { loginCommands } from './commands/login.js';
 import { operatorCommand } from './commands/operator.js';
+import { policiesCommand } from './commands/policies.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { versionCommand } from './commands/version.js';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   agentsCommand(program, ctx);
   loginCommands(program, ctx);
   adminsCommand(program, ctx);
+  policiesCommand(program, ctx);
   return program;
 }
 

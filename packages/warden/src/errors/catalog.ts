@@ -54,6 +54,7 @@ export const errorCatalog = {
 
   // Policy
   WARDEN_POLICY_INVALID: { status: 400, title: 'Policy set is invalid', exitCode: 2 },
+  WARDEN_POLICY_TEST_FAILED: { status: 422, title: 'Policy test cases failed', exitCode: 1 },
 
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },

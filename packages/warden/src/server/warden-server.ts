@@ -17,6 +17,7 @@ import { version } from '../version.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { openIdentity, type Identity } from './identity.js';
 import { listenUrl, resolvePort } from './listen.js';
+import { openPolicy, type Policy } from './policy.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
 export interface WardenServer {
@@ -24,6 +25,7 @@ export interface WardenServer {
   readonly http: HttpServer;
   readonly runtime: Runtime;
   readonly identity: Identity;
+  readonly policy: Policy;
   close(): Promise<void>;
 }
 
@@ -49,106 +51,101 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
   // The issuer URL must be exact, so an ephemeral port (0) is chosen before anything is built.
   const listen = { ...options.config.listen, port: await resolvePort(options.config.listen) };
   const config = { ...options.config, listen };
+  const { logger } = options;
   const issuer = config.identity.issuer ?? listenUrl(listen);
-  const runtime = await openRuntime(config, options.secrets, options.logger);
-  const { audit } = runtime;
-  let identity: Identity;
+
+  // Everything opened so far, closed in reverse order if a later step fails (or on close()).
+  const opened: Array<() => unknown> = [];
+  const unwind = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
+  };
   try {
-    identity = await openIdentity({ runtime, config, issuer, logger: options.logger });
-  } catch (err) {
-    await runtime.close();
-    throw err;
-  }
-  let sinks: ReturnType<typeof createSinkRunners>;
-  const retentionConfig = options.config.audit.retention;
-  const retention: Retention | undefined = retentionConfig
-    ? createRetention({ log: audit, db: runtime.store.db, kind: runtime.store.kind, config: retentionConfig, logger: options.logger })
-    : undefined;
-  try {
-    sinks = createSinkRunners(options.config.audit.sinks, {
+    const runtime = await openRuntime(config, options.secrets, logger);
+    opened.push(() => runtime.close());
+    const { audit } = runtime;
+    const identity = await openIdentity({ runtime, config, issuer, logger });
+    opened.push(() => identity.close());
+    const requireAdmin = identity.adminAuth.requireAdmin.bind(identity.adminAuth);
+    const policy = await openPolicy({ db: runtime.store.db, audit, agents: identity.agents, requireAdmin, logger });
+    opened.push(() => policy.close());
+    const sinks = createSinkRunners(config.audit.sinks, {
       log: audit,
       cursors: createSinkCursorRepository(runtime.store.db),
-      pollInterval: options.config.audit.sinkPollInterval,
+      pollInterval: config.audit.sinkPollInterval,
       env: process.env,
-      logger: options.logger,
+      logger,
     });
-  } catch (err) {
-    identity.close();
-    await runtime.close();
-    throw err;
-  }
-  let open = true;
-  const probe: HealthProbe = {
-    version,
-    storeKind: runtime.store.kind,
-    sealKind: runtime.seal.kind,
-    storeReachable: () =>
-      runtime.store.ping().then(
-        () => true,
-        () => false,
-      ),
-    unsealed: () => open,
-    auditHealthy: () => audit.healthy(),
-    isAdmin: async (request) => {
-      const token = bearerToken(request);
-      return token !== undefined && identity.sessions.authenticate(token).then(() => true, () => false);
-    },
-    auditStatus: async () => ({
-      healthy: audit.healthy(),
-      size: await audit.size(),
-      checkpointSize: (await audit.latestCheckpoint())?.size ?? 0,
-      sinks: (await sinks.lag()).map(({ name, nextIndex, lag, lastError }) => ({
-        name,
-        nextIndex,
-        lag,
-        ...(lastError ? { lastError } : {}),
-      })),
-    }),
-  };
-  let http: HttpServer;
-  try {
-    http = await startHttpServer({
+    const retention: Retention | undefined = config.audit.retention
+      ? createRetention({ log: audit, db: runtime.store.db, kind: runtime.store.kind, config: config.audit.retention, logger })
+      : undefined;
+
+    let open = true;
+    const probe: HealthProbe = {
+      version,
+      storeKind: runtime.store.kind,
+      sealKind: runtime.seal.kind,
+      storeReachable: () =>
+        runtime.store.ping().then(
+          () => true,
+          () => false,
+        ),
+      unsealed: () => open,
+      auditHealthy: () => audit.healthy(),
+      isAdmin: async (request) => {
+        const token = bearerToken(request);
+        return token !== undefined && identity.sessions.authenticate(token).then(() => true, () => false);
+      },
+      auditStatus: async () => ({
+        healthy: audit.healthy(),
+        size: await audit.size(),
+        checkpointSize: (await audit.latestCheckpoint())?.size ?? 0,
+        sinks: (await sinks.lag()).map(({ name, nextIndex, lag, lastError }) => ({
+          name,
+          nextIndex,
+          lag,
+          ...(lastError ? { lastError } : {}),
+        })),
+      }),
+    };
+    const http = await startHttpServer({
       config,
-      logger: options.logger,
+      logger,
       routes: [
         healthRoutes(probe),
-        auditRoutes({ log: audit, requireAdmin: identity.adminAuth.requireAdmin.bind(identity.adminAuth) }),
+        auditRoutes({ log: audit, requireAdmin }),
         ...identity.routes,
+        ...policy.routes,
         ...(options.routes ?? []),
       ],
     });
-    await audit.append(lifecycle('server.start', http.url)).catch(async (err: unknown) => {
-      await http.close();
-      throw err;
-    });
+    opened.push(() => http.close());
+    // Fail closed: a server that cannot record its own start does not start.
+    await audit.append(lifecycle('server.start', http.url));
+    opened.pop(); // from here on, close() stops the listener first and records the stop
+    sinks.start();
+    retention?.start();
+    logger.info({ url: http.url, store: runtime.store.kind, seal: runtime.seal.kind, version, sinks: config.audit.sinks.length }, 'warden is listening');
+    return {
+      url: http.url,
+      http,
+      runtime,
+      identity,
+      policy,
+      async close() {
+        await http.close();
+        try {
+          await audit.append(lifecycle('server.stop', http.url));
+        } catch (err) {
+          logger.error({ err }, 'could not record the server stop in the audit log');
+        }
+        open = false;
+        await retention?.stop();
+        await sinks.stop();
+        await unwind();
+      },
+    };
   } catch (err) {
-    identity.close();
-    await runtime.close();
+    await unwind();
     throw err;
   }
-  sinks.start();
-  retention?.start();
-  options.logger.info(
-    { url: http.url, store: runtime.store.kind, seal: runtime.seal.kind, version, sinks: options.config.audit.sinks.length },
-    'warden is listening',
-  );
-  return {
-    url: http.url,
-    http,
-    runtime,
-    identity,
-    async close() {
-      await http.close();
-      try {
-        await audit.append(lifecycle('server.stop', http.url));
-      } catch (err) {
-        options.logger.error({ err }, 'could not record the server stop in the audit log');
-      }
-      open = false;
-      await retention?.stop();
-      await sinks.stop();
-      identity.close();
-      await runtime.close();
-    },
-  };
 }

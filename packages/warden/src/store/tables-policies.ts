@@ -1,4 +1,24 @@
 /** Row types of the tables for versioned policy sets (migration 0006). */
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in with the migration's tables
-export interface PolicyTables {}
+/** One applied policy set; never updated. `files` is JSON `[{name, text}]`, `policy_ids` JSON `string[]`. */
+export interface PolicySetsTable {
+  version: number;
+  files: string;
+  policy_ids: string;
+  created_at: number;
+  created_by: string;
+  comment: string | null;
+}
+
+/** The single row (id 1) naming the active policy set version. */
+export interface PolicyActiveTable {
+  id: number;
+  version: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+export interface PolicyTables {
+  policy_sets: PolicySetsTable;
+  policy_active: PolicyActiveTable;
+}

@@ -1,0 +1,161 @@
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WardenError } from '../errors/index.js';
+import { createAgentDirectory } from '../identity/agents.js';
+import type { AdminRole } from '../identity/types.js';
+import { createLogger } from '../log/index.js';
+import { createAuthorizer } from '../policy/authorizer.js';
+import { createPolicyEngine } from '../policy/engine.js';
+import { agentEntityProvider } from '../policy/entities.js';
+import { createPolicyStore, type PolicyStore } from '../policy/policy-store.js';
+import { baseTestContext } from '../policy/policy-tests.js';
+import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
+import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
+import { buildApp } from './app.js';
+import { policyRoutes } from './policies.js';
+
+const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
+
+/** A stand-in for admin authentication: the role comes from the `x-test-role` header. */
+function fakeRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
+  return (request, _reply, done) => {
+    const role = request.headers['x-test-role'];
+    if (typeof role !== 'string') return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
+    if (!roles.includes(role as AdminRole)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
+    request.principal = { kind: 'admin', admin: `${role}-user`, role: role as AdminRole, sessionId: 's1', expiresAt: Date.now() + 60_000 };
+    done();
+  };
+}
+
+const kms = `@id("billing-decrypt")
+permit (principal in Warden::Role::"billing", action == Warden::Action::"kms:decrypt", resource == Warden::Key::"payments")
+when { resource.region == "eu" };
+`;
+const broken = `permit (principal, action, resource);
+
+permit (principal, action == Warden::Action::"kms:decrypt", resource) when { resource.nope == 1 };
+`;
+
+describe('policy routes', () => {
+  let opened: OpenedTestStore;
+  let audit: TestAuditLog;
+  let store: PolicyStore;
+  let app: FastifyInstance;
+  const as = (role: AdminRole) => ({ 'x-test-role': role });
+
+  beforeAll(async () => {
+    opened = await sqlite.openMigrated();
+    audit = await openTestAuditLog(opened.store);
+    const engine = createPolicyEngine();
+    const directory = createAgentDirectory({ db: opened.store.db, audit: audit.log });
+    await directory.create({ name: 'billing-bot', owner: 'team-billing', roles: ['billing'] }, { actor: { type: 'system', id: 'test' } });
+    store = createPolicyStore({ db: opened.store.db, engine, audit: audit.log });
+    const authorizer = createAuthorizer({ engine, active: () => store.active(), providers: [agentEntityProvider(directory)], audit: audit.log });
+    app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      bodyLimit: 1_048_576,
+      routes: [policyRoutes({ store, authorizer, requireAdmin: fakeRequireAdmin })],
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await audit.log.close();
+    await opened.cleanup();
+  });
+
+  it('refuses callers without an admin role (401) and with too little of one (403)', async () => {
+    expect((await app.inject({ url: '/v1/policies' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v1/policies/history' })).json()).toMatchObject({ code: 'WARDEN_UNAUTHENTICATED' });
+    for (const [method, url, payload] of [
+      ['PUT', '/v1/policies', { files: [{ name: 'a.cedar', text: kms }] }],
+      ['POST', '/v1/policies/rollback', { version: 1 }],
+      ['POST', '/v1/authorize', { principal: { type: 'Warden::Agent', id: 'x' }, action: 'kms:decrypt', resource: 'Warden::Key::"k"' }],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: as('auditor'), payload });
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json(), url).toMatchObject({ code: 'WARDEN_FORBIDDEN' });
+    }
+    expect((await app.inject({ url: '/v1/policies/history', headers: as('auditor') })).statusCode).toBe(200);
+  });
+
+  it('has no active set at first (404), then applies, shows and lists versions', async () => {
+    expect((await app.inject({ url: '/v1/policies', headers: as('auditor') })).json()).toMatchObject({ code: 'WARDEN_NOT_FOUND' });
+    const put = await app.inject({ method: 'PUT', url: '/v1/policies', headers: as('security'), payload: { files: [{ name: 'kms.cedar', text: kms }], comment: 'billing' } });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toEqual({ version: 1 });
+    const [entry] = await audit.log.entries(Number(put.headers['warden-audit-index']), 1);
+    expect(JSON.parse(entry!.body!)).toMatchObject({ action: 'policy.apply', actor: { type: 'admin', id: 'security-user' }, details: { version: 1, policyIds: ['billing-decrypt'] } });
+
+    const shown = await app.inject({ url: '/v1/policies', headers: as('auditor') });
+    expect(shown.json()).toMatchObject({ version: 1, active: true, comment: 'billing', files: [{ name: 'kms.cedar', text: kms }], policies: [{ id: 'billing-decrypt' }] });
+    const history = await app.inject({ url: '/v1/policies/history', headers: as('auditor') });
+    expect(history.json()).toMatchObject({ versions: [{ version: 1, active: true, policyCount: 1, createdBy: 'security-user' }] });
+  });
+
+  it('answers 400 WARDEN_POLICY_INVALID with file/line/column diagnostics and keeps the active set', async () => {
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/v1/policies',
+      headers: as('admin'),
+      payload: { files: [{ name: 'kms.cedar', text: kms }, { name: 'broken.cedar', text: broken }] },
+    });
+    expect(res.statusCode).toBe(400);
+    const problem = res.json<{ code: string; errors: { file: string; line: number; column: number; message: string }[] }>();
+    expect(problem.code).toBe('WARDEN_POLICY_INVALID');
+    expect(problem.errors.length).toBeGreaterThan(0);
+    expect(problem.errors[0]).toMatchObject({ file: 'broken.cedar', line: 3 });
+    expect(problem.errors[0]!.column).toBeGreaterThan(0);
+    expect((await app.inject({ url: '/v1/policies', headers: as('admin') })).json()).toMatchObject({ version: 1 });
+  });
+
+  it('answers 400 WARDEN_VALIDATION_FAILED for malformed bodies and queries', async () => {
+    const bad: { method: 'PUT' | 'POST' | 'GET'; url: string; payload?: object }[] = [
+      { method: 'PUT', url: '/v1/policies', payload: { files: [] } },
+      { method: 'PUT', url: '/v1/policies', payload: { files: [{ name: '../x.cedar', text: '' }] } },
+      { method: 'PUT', url: '/v1/policies', payload: { files: [{ name: 'a.cedar', text: '' }, { name: 'a.cedar', text: '' }] } },
+      { method: 'PUT', url: '/v1/policies', payload: { files: [{ name: 'a.cedar', text: kms }], extra: 1 } },
+      { method: 'POST', url: '/v1/policies/rollback', payload: { version: 0 } },
+      { method: 'GET', url: '/v1/policies?version=abc' },
+      { method: 'POST', url: '/v1/authorize', payload: { principal: 'not a ref', action: 'kms:decrypt', resource: 'Warden::Key::"k"' } },
+    ];
+    for (const { method, url, payload } of bad) {
+      const res = await app.inject({ method, url, headers: as('admin'), ...(payload === undefined ? {} : { payload }) });
+      expect(res.statusCode, `${method} ${url} ${JSON.stringify(payload)}`).toBe(400);
+      expect(res.json<{ code: string }>().code).toBe('WARDEN_VALIDATION_FAILED');
+    }
+    expect((await app.inject({ url: '/v1/policies?version=99', headers: as('admin') })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/v1/policies/rollback', headers: as('admin'), payload: { version: 99 } })).statusCode).toBe(404);
+  });
+
+  it('authorizes a request round trip with caller-supplied entities, and rolls back', async () => {
+    const ask = (region: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/authorize',
+        headers: as('admin'),
+        payload: {
+          principal: { type: 'Warden::Agent', id: 'billing-bot' },
+          action: { type: 'Warden::Action', id: 'kms:decrypt' },
+          resource: { __entity: { type: 'Warden::Key', id: 'payments' } },
+          context: baseTestContext,
+          entities: [{ uid: { type: 'Warden::Key', id: 'payments' }, attrs: { purpose: 'encrypt', region }, parents: [] }],
+        },
+      });
+    const allowed = await ask('eu');
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.json()).toMatchObject({ decision: 'allow', policies: ['billing-decrypt'], errors: [], policySetVersion: 1 });
+    const denied = (await ask('us')).json<{ decision: string; decisionId: string }>();
+    expect(denied.decision).toBe('deny');
+    const entries = await audit.log.entries(0, 100);
+    const last = JSON.parse(entries[entries.length - 1]!.body!) as { action: string; actor: unknown; decision: { id: string } };
+    expect(last).toMatchObject({ action: 'kms:decrypt', actor: { type: 'admin', id: 'admin-user' }, decision: { id: denied.decisionId } });
+
+    await app.inject({ method: 'PUT', url: '/v1/policies', headers: as('admin'), payload: { files: [{ name: 'none.cedar', text: 'forbid (principal, action, resource);' }] } });
+    expect((await ask('eu')).json()).toMatchObject({ decision: 'deny', policySetVersion: 2 });
+    const rolled = await app.inject({ method: 'POST', url: '/v1/policies/rollback', headers: as('admin'), payload: { version: 1 } });
+    expect(rolled.json()).toEqual({ version: 1 });
+    expect(rolled.headers['warden-audit-index']).toMatch(/^\d+$/);
+    expect((await ask('eu')).json()).toMatchObject({ decision: 'allow', policySetVersion: 1 });
+    expect((await app.inject({ url: '/v1/policies?version=2', headers: as('auditor') })).json()).toMatchObject({ version: 2, active: false });
+  });
+});

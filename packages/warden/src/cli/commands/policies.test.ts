@@ -1,0 +1,184 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { policyRoutes } from '../../api/policies.js';
+import { WardenError } from '../../errors/index.js';
+import { createAgentDirectory } from '../../identity/agents.js';
+import type { AdminRole } from '../../identity/types.js';
+import { createLogger } from '../../log/index.js';
+import { createAuthorizer } from '../../policy/authorizer.js';
+import { createPolicyEngine } from '../../policy/engine.js';
+import { agentEntityProvider } from '../../policy/entities.js';
+import { createPolicyStore } from '../../policy/policy-store.js';
+import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
+import type { CliContext } from '../context.js';
+import { reportFailure } from '../output.js';
+import { policiesCommand } from './policies.js';
+
+const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
+const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
+
+/** Admin authentication stand-in: the bearer token names the role. */
+function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
+  return (request, _reply, done) => {
+    const role = tokens[request.headers.authorization?.replace(/^Bearer /, '') ?? ''];
+    if (role === undefined) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
+    if (!roles.includes(role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
+    request.principal = { kind: 'admin', admin: 'cli-user', role, sessionId: 's', expiresAt: Date.now() + 60_000 };
+    done();
+  };
+}
+
+const kms = `@id("billing-decrypt")
+permit (principal in Warden::Role::"billing", action == Warden::Action::"kms:decrypt", resource == Warden::Key::"payments");
+
+@id("no-risky")
+forbid (principal, action, resource) when { context.riskScore > 80 };
+`;
+const cases = `
+defaults:
+  entities:
+    - uid: Warden::Agent::"billing-bot"
+      attrs: { owner: team-billing, clearance: 2, riskScore: 0, status: active }
+      parents: [ Warden::Role::"billing" ]
+cases:
+  - name: billing decrypts
+    principal: Warden::Agent::"billing-bot"
+    action: kms:decrypt
+    resource: Warden::Key::"payments"
+    expect: allow
+    because: billing-decrypt
+  - name: billing encrypts
+    principal: Warden::Agent::"billing-bot"
+    action: kms:encrypt
+    resource: Warden::Key::"payments"
+    expect: allow
+`;
+
+describe('warden policies (CLI against a listening server)', () => {
+  let opened: OpenedTestStore;
+  let audit: TestAuditLog;
+  let app: FastifyInstance;
+  let url: string;
+  let home: string;
+
+  beforeAll(async () => {
+    opened = await sqlite.openMigrated();
+    audit = await openTestAuditLog(opened.store);
+    const engine = createPolicyEngine();
+    const directory = createAgentDirectory({ db: opened.store.db, audit: audit.log });
+    await directory.create({ name: 'billing-bot', owner: 'team-billing', roles: ['billing'] }, { actor: { type: 'system', id: 'test' } });
+    const store = createPolicyStore({ db: opened.store.db, engine, audit: audit.log });
+    const authorizer = createAuthorizer({ engine, active: () => store.active(), providers: [agentEntityProvider(directory)], audit: audit.log });
+    app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      bodyLimit: 1_048_576,
+      routes: [policyRoutes({ store, authorizer, requireAdmin: tokenRequireAdmin })],
+    });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    home = await mkdtemp(join(tmpdir(), 'warden-cli-policies-'));
+    await mkdir(join(home, 'good'));
+    await writeFile(join(home, 'good', 'kms.cedar'), kms);
+    await mkdir(join(home, 'bad'));
+    await writeFile(join(home, 'bad', 'kms.cedar'), kms);
+    await writeFile(join(home, 'bad', 'typo.cedar'), 'permit (principal, action, resource)\nwhen { resource.nope == 1 };\n');
+    await writeFile(join(home, 'cases.yaml'), cases);
+  });
+  afterAll(async () => {
+    await app.close();
+    await audit.log.close();
+    await opened.cleanup();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  /** Runs `warden policies …` in-process the way runCli does; resolves to exit code and output. */
+  async function run(argv: string[], token = 'admin-token') {
+    let stdout = '';
+    let stderr = '';
+    const ctx: CliContext = {
+      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
+      env: { WARDEN_TOKEN: token, HOME: home, XDG_CONFIG_HOME: home },
+      prompt: () => Promise.resolve(undefined),
+      cwd: home,
+    };
+    const program = new Command('warden')
+      .exitOverride()
+      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
+    policiesCommand(program, ctx);
+    let code = 0;
+    try {
+      await program.parseAsync(['policies', ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
+    } catch (err) {
+      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
+    }
+    return { code, stdout, stderr };
+  }
+
+  it('runs policy tests locally with --dir: a wrong expectation exits 1 and names the failing case', async () => {
+    const result = await run(['test', join(home, 'cases.yaml'), '--dir', join(home, 'good')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/PASS\s+1\s+billing decrypts\s+allow by billing-decrypt/);
+    expect(result.stdout).toMatch(/FAIL\s+2\s+billing encrypts\s+expected allow, got deny/);
+    expect(result.stdout).toContain('1 passed, 1 failed');
+    expect(result.stderr).toContain('1 of 2 policy test case(s) failed');
+    const bad = await run(['test', join(home, 'cases.yaml'), '--dir', join(home, 'bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^typo\.cedar:2:\d+: /m);
+  });
+
+  it('refuses an invalid directory with file:line:column diagnostics (exit 2), then applies, lists and shows', async () => {
+    const bad = await run(['apply', join(home, 'bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^typo\.cedar:2:\d+: .+/m);
+    expect(bad.stderr).toContain('(WARDEN_POLICY_INVALID)');
+    expect((await run(['list'])).stderr).toContain('(WARDEN_NOT_FOUND)');
+
+    const applied = await run(['apply', join(home, 'good'), '--comment', 'billing keys']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('Applied 1 file(s) as policy set version 1.');
+    const listed = await run(['list', '--json'], 'auditor-token');
+    expect(JSON.parse(listed.stdout)).toEqual({ version: 1, policies: ['billing-decrypt', 'no-risky'] });
+    expect((await run(['show', '1'])).stdout).toContain('--- kms.cedar');
+    expect((await run(['history'])).stdout).toMatch(/\*\s+1 .*cli-user\s+2 policies\s+billing keys/);
+    expect((await run(['apply', join(home, 'good')], 'auditor-token')).stderr).toContain('(WARDEN_FORBIDDEN)');
+  });
+
+  it('tests against the active set from the server, explains decisions and rolls back', async () => {
+    const fromServer = await run(['test', join(home, 'cases.yaml'), '--json']);
+    expect(fromServer.code).toBe(1);
+    expect(JSON.parse(fromServer.stdout)).toMatchObject({ source: 'policy set version 1', passed: 1, failed: 1 });
+
+    const allowed = await run(['explain', '--agent', 'billing-bot', '--action', 'kms:decrypt', '--resource', 'Warden::Key::"payments"']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toContain('Decision: ALLOW');
+    expect(allowed.stdout).toContain('billing-decrypt:');
+    expect(allowed.stdout).toContain('permit (principal in Warden::Role::"billing"');
+    const risky = await run(['explain', '--agent', 'billing-bot', '--action', 'kms:decrypt', '--resource', 'Warden::Key::"payments"', '--context', '{"riskScore":95}', '--json']);
+    expect(JSON.parse(risky.stdout)).toMatchObject({ decision: 'deny', policies: ['no-risky'], policyTexts: { 'no-risky': expect.stringContaining('forbid') as unknown } });
+
+    await run(['apply', join(home, 'good'), '--comment', 'again']);
+    expect((await run(['rollback', '1'])).stdout).toContain('Policy set version 1 is active.');
+    expect(JSON.parse((await run(['list', '--json'])).stdout)).toMatchObject({ version: 1 });
+  });
+
+  it('refuses bad flags with WARDEN_USAGE (exit 2)', async () => {
+    for (const argv of [
+      ['rollback', 'x'],
+      ['show', '0'],
+      ['explain', '--agent', 'a', '--action', 'kms:decrypt', '--resource', 'payments'],
+      ['explain', '--agent', 'a', '--action', 'kms:decrypt', '--resource', 'Warden::Key::"k"', '--context', '[1]'],
+      ['apply', join(home, 'missing')],
+      ['test', join(home, 'missing.yaml')],
+    ]) {
+      const result = await run(argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr, argv.join(' ')).toContain('(WARDEN_USAGE)');
+    }
+    expect((await run(['explain', '--agent', 'a'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Public API of the policy subsystem: the Cedar schema Warden validates against, the engine (check,
+ * compile, evaluate), entity providers that slice the entities a request needs, the decision cache,
+ * and the authorizer — the one decision point that evaluates, audits and caches.
+ */
+export { wardenSchema } from './schema.js';
+export {
+  createPolicyEngine,
+  type AuthorizationRequest,
+  type CedarEntity,
+  type CheckResult,
+  type CompiledPolicySet,
+  type EntityRef,
+  type Evaluation,
+  type PolicyDiagnostic,
+  type PolicyEngine,
+  type PolicyFile,
+} from './engine.js';
+export { AGENT_TYPE, ROLE_TYPE, agentEntity, agentEntityProvider, type EntityProvider, type EntitySlice } from './entities.js';
+export { createDecisionCache, decisionCacheKey, type DecisionCache, type DecisionCacheKeyInput } from './decision-cache.js';
+export {
+  createAuthorizer,
+  type AuditActor,
+  type Authorizer,
+  type AuthorizerOptions,
+  type AuthorizeOptions,
+  type Decision,
+} from './authorizer.js';
+export {
+  createPolicyStore,
+  type PolicyChangeOptions,
+  type PolicyStore,
+  type PolicyStoreOptions,
+  type PolicyVersion,
+  type PolicyVersionInfo,
+} from './policy-store.js';
+export {
+  baseTestContext,
+  formatEntityRef,
+  parseEntityRef,
+  parsePolicyTests,
+  readPolicyDir,
+  runPolicyTests,
+  type PolicyTestCase,
+  type PolicyTestResult,
+} from './policy-tests.js';
