@@ -5,7 +5,7 @@
  * instance (no global pg type parsers).
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata } from 'kysely';
 import type { PostgresStoreConfig } from '../config/schema.js';
 import { WardenError } from '../errors/index.js';
 import type { Database } from './database.js';
@@ -67,7 +67,36 @@ export async function openPostgresKysely(config: PostgresStoreConfig): Promise<K
     await pool.end().catch(() => undefined);
     throw storeUnavailable(err);
   }
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
+}
+
+/**
+ * PostgreSQL with an introspector that looks only at Warden's own schema. Kysely's default introspector
+ * (used by the migrator to see whether its table exists) reads every table of the whole database through
+ * functions that resolve relation names; when another Warden (or test run) drops its schema at that
+ * moment, the query fails with "relation … does not exist" and the migration with it. Plain catalog
+ * joins scoped to `current_schema()` cannot race like that.
+ */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    const getTables = async (): Promise<TableMetadata[]> => {
+      const { rows } = await sql<{ schema: string; name: string; isView: boolean }>`
+        select n.nspname as "schema", c.relname as "name", c.relkind = 'v' as "isView"
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v')`.execute(db);
+      return rows.map((row) => ({ ...row, columns: [] }));
+    };
+    return {
+      async getSchemas() {
+        const { rows } = await sql<{ name: string }>`select nspname as "name" from pg_catalog.pg_namespace`.execute(db);
+        return rows;
+      },
+      getTables,
+      async getMetadata() {
+        return { tables: await getTables() };
+      },
+    };
+  }
 }
 
 async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {

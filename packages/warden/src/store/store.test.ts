@@ -108,3 +108,22 @@ describe('unreachable store', () => {
     expect(isWardenError(err, 'WARDEN_STORE_UNAVAILABLE')).toBe(true);
   });
 });
+
+describe('migrations on a shared PostgreSQL database', () => {
+  const postgres = storeBackends.find((b) => b.name === 'postgres')!;
+
+  it('are not disturbed by other schemas being dropped at the same time', async () => {
+    // Other Warden deployments (or test runs) in the same database come and go while this one migrates.
+    for (let round = 0; round < 3; round++) {
+      const others = await Promise.all(Array.from({ length: 4 }, () => postgres.openMigrated()));
+      const migrating = Promise.all(Array.from({ length: 4 }, () => postgres.openMigrated()));
+      await Promise.all(others.map((o) => o.cleanup()));
+      const migrated = await migrating;
+      for (const m of migrated) {
+        const tables = await m.store.db.introspection.getTables();
+        expect(tables.map((t) => t.name)).toContain('audit_entries');
+      }
+      await Promise.all(migrated.map((m) => m.cleanup()));
+    }
+  });
+});
