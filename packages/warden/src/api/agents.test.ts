@@ -8,7 +8,7 @@ import type { AdminRole } from '../identity/types.js';
 import { createLogger } from '../log/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
-import { agentRoutes } from './agents.js';
+import { agentPermissionRoutes, agentRoutes } from './agents.js';
 import { buildApp } from './app.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
@@ -157,5 +157,35 @@ describe('agent routes', () => {
     expect(revoked.json<{ revokedAt: number | null }>().revokedAt).toEqual(expect.any(Number));
     expect(revoked.headers['warden-audit-index']).toMatch(/^\d+$/);
     expect(await credentials.verifySecret('cred-bot', secret)).toBe(false);
+  });
+});
+
+describe('agent permission route', () => {
+  it('returns the access review for read roles and passes ?recent through', async () => {
+    const calls: unknown[] = [];
+    const authorizer = {
+      permissions(name: string, options?: { recent?: number }) {
+        calls.push([name, options]);
+        if (name === 'ghost') return Promise.reject(new WardenError('WARDEN_NOT_FOUND', 'agent ghost not found'));
+        return Promise.resolve({
+          agent: name,
+          policySetVersion: 3,
+          resources: 1,
+          permissions: [{ resource: { type: 'Warden::Tool', id: 'crm.search' }, action: 'mcp:call_tool', access: 'conditional' as const, policies: ['office-hours'] }],
+        });
+      },
+    };
+    const app = await buildApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 65_536, routes: [agentPermissionRoutes({ authorizer, requireAdmin: fakeRequireAdmin })] });
+    try {
+      const res = await app.inject({ url: '/v1/agents/api-bot/permissions?recent=10', headers: { 'x-test-role': 'auditor' } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ agent: 'api-bot', policySetVersion: 3, permissions: [{ access: 'conditional', policies: ['office-hours'] }] });
+      expect(calls).toEqual([['api-bot', { recent: 10 }]]);
+      expect((await app.inject({ url: '/v1/agents/api-bot/permissions' })).statusCode).toBe(401);
+      expect((await app.inject({ url: '/v1/agents/api-bot/permissions?recent=-1', headers: { 'x-test-role': 'auditor' } })).statusCode).toBe(400);
+      expect((await app.inject({ url: '/v1/agents/ghost/permissions', headers: { 'x-test-role': 'auditor' } })).statusCode).toBe(404);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -4,7 +4,10 @@
  * directory and credential store do the work and the audit, and the audit entry's index comes back as
  * the `Warden-Audit-Index` receipt. Admin authentication is injected (`requireAdmin`): reads need the
  * admin, security or auditor role, writes admin or security. A client secret appears only in the
- * response that created it; listings never carry secrets or hashes.
+ * response that created it; listings never carry secrets or hashes. `agentPermissionRoutes` is the
+ * access review, `GET /v1/agents/{name}/permissions` (read roles): per known resource and action,
+ * `always` or `conditional` (see `policy/permissions.ts` for what "known resources" means today); it is
+ * registered by the policy routes, which hold the authorizer.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -23,6 +26,7 @@ import {
 } from '../identity/agents.js';
 import type { CredentialStore } from '../identity/credentials.js';
 import type { AdminRole, Agent } from '../identity/types.js';
+import type { Authorizer } from '../policy/authorizer.js';
 import { setAuditReceipt } from './audit-receipt.js';
 import './principal.js';
 
@@ -179,6 +183,40 @@ export function agentRoutes({ directory, credentials, requireAdmin }: AgentRoute
       '/v1/agents/:name/credentials/:id',
       { onRequest: write, schema: { params: credentialParams, response: { 200: credentialSchema } } },
       async (request, reply) => credentials.revoke(request.params.name, request.params.id, changeContext(request, reply)),
+    );
+  };
+}
+
+export const permissionsReportSchema = z.object({
+  agent: z.string(),
+  policySetVersion: z.number(),
+  resources: z.number(),
+  permissions: z.array(
+    z.object({ resource: z.object({ type: z.string(), id: z.string() }), action: z.string(), access: z.enum(['always', 'conditional']), policies: z.array(z.string()) }),
+  ),
+});
+
+export interface AgentPermissionRoutesOptions {
+  readonly authorizer: Pick<Authorizer, 'permissions'>;
+  readonly requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
+}
+
+/** `GET /v1/agents/{name}/permissions?recent=N`: the access review of one agent (read roles). */
+export function agentPermissionRoutes({ authorizer, requireAdmin }: AgentPermissionRoutesOptions): FastifyPluginAsync {
+  const read = requireAdmin('admin', 'security', 'auditor');
+  return async (instance) => {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.get(
+      '/v1/agents/:name/permissions',
+      {
+        onRequest: read,
+        schema: {
+          params: nameParams,
+          querystring: z.strictObject({ recent: z.coerce.number().int().min(0).max(10_000).optional() }),
+          response: { 200: permissionsReportSchema },
+        },
+      },
+      async (request) => authorizer.permissions(request.params.name, request.query.recent === undefined ? {} : { recent: request.query.recent }),
     );
   };
 }

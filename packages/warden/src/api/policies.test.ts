@@ -158,4 +158,33 @@ describe('policy routes', () => {
     expect((await ask('eu')).json()).toMatchObject({ decision: 'allow', policySetVersion: 1 });
     expect((await app.inject({ url: '/v1/policies?version=2', headers: as('auditor') })).json()).toMatchObject({ version: 2, active: false });
   });
+
+  it('dry-runs a proposed set against the audited decisions (write roles), applying nothing', async () => {
+    const before = (await app.inject({ url: '/v1/policies/history', headers: as('auditor') })).json<{ versions: unknown[] }>().versions.length;
+    const dry = (payload: object, role: AdminRole = 'security') => app.inject({ method: 'POST', url: '/v1/policies/dry-run', headers: as(role), payload });
+    expect((await dry({ files: [{ name: 'none.cedar', text: 'forbid (principal, action, resource);' }] }, 'auditor')).statusCode).toBe(403);
+    const res = await dry({ files: [{ name: 'none.cedar', text: '@id("lockdown")\nforbid (principal, action, resource);' }], limit: 50 });
+    expect(res.statusCode).toBe(200);
+    const report = res.json<{ replayed: number; flips: { allowToDeny: { request: { resource: { id: string } }; oldPolicies: string[]; newPolicies: string[] }[]; denyToAllow: unknown[] } }>();
+    expect(report.replayed).toBeGreaterThan(0);
+    expect(report.flips.allowToDeny.length).toBeGreaterThan(0);
+    expect(report.flips.allowToDeny[0]).toMatchObject({ request: { resource: { id: 'payments' } }, oldPolicies: ['billing-decrypt'], newPolicies: ['lockdown'] });
+    const invalid = await dry({ files: [{ name: 'broken.cedar', text: broken }] });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toMatchObject({ code: 'WARDEN_POLICY_INVALID', errors: [{ file: 'broken.cedar' }] });
+    expect((await dry({ files: [] })).json()).toMatchObject({ code: 'WARDEN_VALIDATION_FAILED' });
+    expect((await app.inject({ url: '/v1/policies/history', headers: as('auditor') })).json<{ versions: unknown[] }>().versions).toHaveLength(before);
+  });
+
+  it('reviews an agent\'s permissions at GET /v1/agents/{name}/permissions (read roles)', async () => {
+    const res = await app.inject({ url: '/v1/agents/billing-bot/permissions', headers: as('auditor') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      agent: 'billing-bot',
+      policySetVersion: 1,
+      permissions: [{ resource: { type: 'Warden::Key', id: 'payments' }, action: 'kms:decrypt', access: 'always', policies: ['billing-decrypt'] }],
+    });
+    expect((await app.inject({ url: '/v1/agents/ghost/permissions', headers: as('auditor') })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/v1/agents/billing-bot/permissions' })).statusCode).toBe(401);
+  });
 });

@@ -3,9 +3,12 @@
  * set (or `?version=N`) with its files and policies, `PUT /v1/policies` applies a new set (400
  * WARDEN_POLICY_INVALID with every diagnostic — file, line, column — in `errors`), `GET
  * /v1/policies/history` lists versions and `POST /v1/policies/rollback` re-activates one; changes carry
- * the `Warden-Audit-Index` receipt. `POST /v1/authorize` asks the authorizer for one decision (audited
- * by the authorizer). Reads need admin, security or auditor; writes and authorize need admin or
- * security (a dedicated `pdp` role for services that only ask for decisions is a later change).
+ * the `Warden-Audit-Index` receipt. `POST /v1/policies/dry-run` is the change gate: it replays recent
+ * audited decisions against proposed files and reports the flips, applying nothing (same roles as
+ * apply). `POST /v1/authorize` asks the authorizer for one decision (audited by the authorizer). Reads
+ * need admin, security or auditor; writes and authorize need admin or security (a dedicated `pdp` role
+ * for services that only ask for decisions is a later change). The access review route
+ * (`GET /v1/agents/{name}/permissions`, in `agents.ts`) is registered here, beside the authorizer it asks.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -14,14 +17,16 @@ import { WardenError } from '../errors/index.js';
 import type { ChangeContext } from '../identity/agents.js';
 import type { AdminRole } from '../identity/types.js';
 import type { Authorizer } from '../policy/authorizer.js';
+import { DRY_RUN_MAX_LIMIT } from '../policy/dry-run.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { actionRefSchema, cedarEntitySchema, entityRefSchema } from '../policy/policy-tests.js';
+import { agentPermissionRoutes } from './agents.js';
 import { setAuditReceipt } from './audit-receipt.js';
 import './principal.js';
 
 export interface PolicyRoutesOptions {
   readonly store: Pick<PolicyStore, 'apply' | 'history' | 'show' | 'rollback'>;
-  readonly authorizer: Pick<Authorizer, 'authorize'>;
+  readonly authorizer: Pick<Authorizer, 'authorize' | 'dryRun' | 'permissions'>;
   /** Admin authentication: sets `request.principal` to an AdminPrincipal of one of `roles`, or replies 401/403. */
   readonly requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
 }
@@ -64,6 +69,26 @@ export const authorizeSchema = z.strictObject({
   resource: entityRefSchema,
   context: z.record(z.string(), z.unknown()).default({}),
   entities: z.array(cedarEntitySchema).max(100).default([]),
+});
+export const dryRunSchema = z.strictObject({
+  files: applyPoliciesSchema.shape.files,
+  limit: z.number().int().min(1).max(DRY_RUN_MAX_LIMIT).optional(),
+});
+const refJson = z.object({ type: z.string(), id: z.string() });
+const flipSchema = z.object({
+  decisionId: z.string(),
+  index: z.number(),
+  time: z.string(),
+  request: z.object({ principal: refJson, action: refJson, resource: refJson, context: z.record(z.string(), z.unknown()) }),
+  oldPolicies: z.array(z.string()),
+  newPolicies: z.array(z.string()),
+  approximate: z.boolean(),
+});
+export const dryRunReportSchema = z.object({
+  replayed: z.number(),
+  skipped: z.number(),
+  approximate: z.number(),
+  flips: z.object({ allowToDeny: z.array(flipSchema), denyToAllow: z.array(flipSchema) }),
 });
 export const decisionSchema = z.object({
   decision: z.enum(['allow', 'deny']),
@@ -117,6 +142,14 @@ export function policyRoutes({ store, authorizer, requireAdmin }: PolicyRoutesOp
       { onRequest: write, schema: { body: z.strictObject({ version: versionSchema }), response: { 200: z.object({ version: z.number() }) } } },
       async (request, reply) => store.rollback(request.body.version, changeContext(request, reply)),
     );
+
+    app.post(
+      '/v1/policies/dry-run',
+      { onRequest: write, schema: { body: dryRunSchema, response: { 200: dryRunReportSchema } } },
+      async (request) => authorizer.dryRun(request.body.files, request.body.limit === undefined ? {} : { limit: request.body.limit }),
+    );
+
+    await agentPermissionRoutes({ authorizer, requireAdmin })(instance, {});
 
     app.post(
       '/v1/authorize',

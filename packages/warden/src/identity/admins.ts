@@ -17,12 +17,22 @@ import { isUniqueViolation } from '../store/store-errors.js';
 import { generateTotpSecret, matchTotpStep, totpBase32, totpUri } from './totp.js';
 import type { AdminPrincipal, AdminRole } from './types.js';
 
-export const adminRoles: readonly AdminRole[] = ['admin', 'security', 'auditor'];
-const roleRank: Readonly<Record<AdminRole, number>> = { auditor: 1, security: 2, admin: 3 };
+export const adminRoles: readonly AdminRole[] = ['admin', 'security', 'auditor', 'pdp'];
+/**
+ * The roles each role grants no more than (a partial order: auditor < security < admin, and pdp <
+ * security < admin). pdp is not below auditor: it may call `POST /v1/authorize`, which an auditor may not,
+ * so an auditor must not mint pdp tokens.
+ */
+const roleCovers: Readonly<Record<AdminRole, readonly AdminRole[]>> = {
+  admin: ['admin', 'security', 'auditor', 'pdp'],
+  security: ['security', 'auditor', 'pdp'],
+  auditor: ['auditor'],
+  pdp: ['pdp'],
+};
 
-/** True when `role` grants no more than `limit` (auditor < security < admin). */
+/** True when `role` grants no more than `limit` (auditor < security < admin; pdp < security). */
 export function roleWithin(role: AdminRole, limit: AdminRole): boolean {
-  return roleRank[role] <= roleRank[limit];
+  return roleCovers[limit]?.includes(role) ?? false;
 }
 
 export const usernamePattern = /^[a-z][a-z0-9-]{0,62}$/;

@@ -38,7 +38,12 @@ export interface AgentPrincipal {
   readonly dpopJkt?: string;
 }
 
-export type AdminRole = 'admin' | 'security' | 'auditor';
+/**
+ * `admin` does everything; `security` manages agents, policies and keys; `auditor` reads the audit log,
+ * agents and policies; `pdp` (an enforcement point outside Warden) may only call `POST /v1/authorize`.
+ * What each may do is the built-in policy set (policy/builtin.ts).
+ */
+export type AdminRole = 'admin' | 'security' | 'auditor' | 'pdp';
 
 /** A human (or automation) admin, established from a session or admin token. */
 export interface AdminPrincipal {

@@ -105,8 +105,27 @@ describe('authorizer', () => {
         resource: { type: 'Warden::Tool', id: 'crm.search' },
         decision: { id: decision.decisionId, effect: 'allow', policyIds: ['billing-tools'], policySetVersion: '1' },
         outcome: 'success',
+        details: {
+          replay: {
+            principal: { type: 'Warden::Agent', id: 'billing-bot' },
+            action: { type: 'Warden::Action', id: 'mcp:call_tool' },
+            resource: { type: 'Warden::Tool', id: 'crm.search' },
+            context,
+            entities: [tool('crm.search')],
+          },
+        },
       },
     ]);
+  });
+
+  it('records tool arguments and the encryption context only as sensitive values (HMACed), not in the replay', async () => {
+    const h = harness();
+    const args = [{ key: 'q', value: 'salary of ana' }];
+    await h.authorizer.authorize({ ...call('crm.search'), context: { ...context, arguments: args, encryptionContext: [] } }, { extraEntities: [tool('crm.search')] });
+    const event = h.events[0]!;
+    expect(event.sensitive).toEqual({ 'context.arguments': '[{"key":"q","value":"salary of ana"}]', 'context.encryptionContext': '[]' });
+    expect(JSON.stringify(event.details)).not.toContain('salary');
+    expect(event.details?.['replay']).toMatchObject({ context });
   });
 
   it('audits denies too, with the determining forbid', async () => {

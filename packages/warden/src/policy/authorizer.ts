@@ -4,14 +4,20 @@
  * active policy set (or reuses a cached evaluation), and appends an `api_activity` audit entry naming
  * the decision id, effect, determining policies and set version before it returns. If the audit append
  * fails it throws WARDEN_AUDIT_UNAVAILABLE, so nothing is ever allowed without a durable record. An
- * unknown principal, a provider failure or a missing policy set denies.
+ * unknown principal, a provider failure or a missing policy set denies. The entry's `details.replay`
+ * makes the decision replayable by the change gate (`dry-run.ts`): the request refs, the context without
+ * its sensitive fields (tool `arguments` and KMS `encryptionContext` go through the event's `sensitive`
+ * map, so the log keeps only their HMACs) and the caller-supplied entities. `dryRun` and `permissions`
+ * expose the change gate and the access review over this authorizer's engine, providers and audit log.
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from '../audit/index.js';
+import { canonicalize, type AuditEvent, type AuditLog, type JsonValue } from '../audit/index.js';
 import { WardenError } from '../errors/index.js';
 import { createDecisionCache, decisionCacheKey } from './decision-cache.js';
-import type { AuthorizationRequest, CedarEntity, CompiledPolicySet, EntityRef, Evaluation, PolicyEngine } from './engine.js';
+import { dryRun, SENSITIVE_CONTEXT_FIELDS, type DryRunReport } from './dry-run.js';
+import type { AuthorizationRequest, CedarEntity, CompiledPolicySet, EntityRef, Evaluation, PolicyEngine, PolicyFile } from './engine.js';
 import type { EntityProvider } from './entities.js';
+import { permissionsOf, recordedResources, type PermissionsReport } from './permissions.js';
 
 export interface Decision extends Evaluation {
   decisionId: string;
@@ -30,12 +36,20 @@ export interface Authorizer {
   authorize(request: AuthorizationRequest, options?: AuthorizeOptions): Promise<Decision>;
   /** Drops cached decisions for an entity (all of them when none is given). */
   invalidate(entity?: EntityRef): void;
+  /** Replays the last `limit` audited decisions against `proposed` (needs a readable audit log). */
+  dryRun(proposed: readonly PolicyFile[], options?: { limit?: number }): Promise<DryRunReport>;
+  /**
+   * What `agent` may do under the active set: to the `resources` given plus those recorded in the last
+   * `recent` (default 1,000) audited decisions. WARDEN_NOT_FOUND for an unknown agent.
+   */
+  permissions(agent: string, options?: { resources?: CedarEntity[]; recent?: number }): Promise<PermissionsReport>;
 }
 export interface AuthorizerOptions {
   engine: PolicyEngine;
   active: () => CompiledPolicySet | undefined;
   providers: EntityProvider[];
-  audit: { append(event: AuditEvent): Promise<unknown> };
+  /** Reading (`size`, `entries`) is needed only by `dryRun` and `permissions`. */
+  audit: { append(event: AuditEvent): Promise<unknown> } & Partial<Pick<AuditLog, 'size' | 'entries'>>;
   /** Maximum cached evaluations (default 10,000; 0 disables the cache). */
   cacheSize?: number;
   /** How long a cached evaluation may be reused (default 60 s). */
@@ -43,12 +57,30 @@ export interface AuthorizerOptions {
   now?: () => number;
 }
 
+const AGENT = 'Warden::Agent';
 const refKey = (ref: EntityRef): string => `${ref.type}::${JSON.stringify(ref.id)}`;
 
 function defaultActor(principal: EntityRef): AuditActor {
   if (principal.type === 'Warden::Agent') return { type: 'agent', id: principal.id };
   if (principal.type === 'Warden::Admin') return { type: 'admin', id: principal.id };
   return { type: 'system', id: refKey(principal) };
+}
+
+/** A JSON-safe copy (drops undefined, functions; throws on cycles). */
+const jsonCopy = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value ?? null)) as JsonValue;
+
+/** The replay record and the sensitive values of a request (see the module comment). */
+function replayRecord(request: AuthorizationRequest, extra: readonly CedarEntity[]): { replay: JsonValue; sensitive: Record<string, string> } {
+  const context: Record<string, unknown> = { ...request.context };
+  const sensitive: Record<string, string> = {};
+  for (const field of SENSITIVE_CONTEXT_FIELDS) {
+    if (!(field in context)) continue;
+    if (context[field] !== undefined) sensitive[`context.${field}`] = canonicalize(jsonCopy(context[field]));
+    delete context[field];
+  }
+  const ref = (r: EntityRef) => ({ type: r.type, id: r.id });
+  const replay = { principal: ref(request.principal), action: ref(request.action), resource: ref(request.resource), context, ...(extra.length > 0 ? { entities: extra } : {}) };
+  return { replay: jsonCopy(replay), sensitive };
 }
 
 interface Slice {
@@ -110,6 +142,12 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return { evaluation, version: set.version };
   }
 
+  const readable = (): Pick<AuditLog, 'size' | 'entries'> => {
+    const { size, entries } = audit;
+    if (!size || !entries) throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'the audit log cannot be read here');
+    return { size: size.bind(audit), entries: entries.bind(audit) };
+  };
+
   return {
     async authorize(request, opts = {}) {
       const { evaluation, version } = await decide(request, opts.extraEntities ?? []);
@@ -130,13 +168,32 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         outcome: decision.decision === 'allow' ? 'success' : 'failure',
       };
       if (opts.source) event.source = opts.source;
-      if (decision.errors.length > 0) event.details = { errors: decision.errors };
+      try {
+        const { replay, sensitive } = replayRecord(request, opts.extraEntities ?? []);
+        event.details = { replay, ...(decision.errors.length > 0 ? { errors: decision.errors } : {}) };
+        if (Object.keys(sensitive).length > 0) event.sensitive = sensitive;
+      } catch {
+        // A request that cannot be serialized is still recorded, just not replayable.
+        if (decision.errors.length > 0) event.details = { errors: decision.errors };
+      }
       try {
         await audit.append(event);
       } catch (err) {
         throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'Could not record the authorization decision', { cause: err });
       }
       return decision;
+    },
+    dryRun(proposed, opts = {}) {
+      return dryRun({ engine, audit: readable(), proposed, providers: options.providers, ...opts });
+    },
+    async permissions(agent, opts = {}) {
+      const set = active();
+      const provider = providers.get(AGENT);
+      const slice = await provider?.get(agent);
+      if (!slice) throw new WardenError('WARDEN_NOT_FOUND', `agent ${agent} not found`);
+      const recent = opts.recent ?? 1000;
+      const recorded = recent > 0 && audit.size && audit.entries ? await recordedResources(readable(), recent) : [];
+      return permissionsOf({ engine, set, agent: slice, resources: [...(opts.resources ?? []), ...recorded] });
     },
     invalidate(entity) {
       if (!entity) {

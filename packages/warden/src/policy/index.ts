@@ -1,7 +1,8 @@
 /**
  * Public API of the policy subsystem: the Cedar schema Warden validates against, the engine (check,
  * compile, evaluate), entity providers that slice the entities a request needs, the decision cache,
- * and the authorizer — the one decision point that evaluates, audits and caches.
+ * the authorizer — the one decision point that evaluates, audits and caches — and the two reviews
+ * built on its audited decisions: the change gate (dry-run) and the access review (permissions).
  */
 export { wardenSchema } from './schema.js';
 export {
@@ -44,3 +45,38 @@ export {
   type PolicyTestCase,
   type PolicyTestResult,
 } from './policy-tests.js';
+export {
+  DRY_RUN_MAX_LIMIT,
+  SENSITIVE_CONTEXT_FIELDS,
+  dryRun,
+  entityResolver,
+  parseRecordedDecision,
+  readRecordedDecisions,
+  type DryRunOptions,
+  type DryRunReport,
+  type Flip,
+  type RecordedDecision,
+  type RecordedDecisions,
+} from './dry-run.js';
+export {
+  agentActionsByResourceType,
+  neutralContext,
+  permissionsOf,
+  recordedResources,
+  representativeContexts,
+  type Access,
+  type Permission,
+  type PermissionsOfOptions,
+  type PermissionsReport,
+} from './permissions.js';
+export {
+  BUILTIN_POLICY_VERSION,
+  builtinPolicyFiles,
+  builtinPolicySetVersion,
+  compileBuiltinPolicies,
+  createBuiltinAuthorizer,
+  type AdminAction,
+  type AdminCollection,
+  type AdminRequest,
+  type BuiltinAuthorizer,
+} from './builtin.js';

@@ -1,7 +1,9 @@
 /**
  * The Cedar schema every Warden policy is strictly validated against (namespace `Warden`). Agents
  * (members of `Role`s) and admins (members of `AdminRole`s) are the principals; MCP servers and tools,
- * KMS keys, HTTP routes and the admin collections are the resources. Free-form labels are Cedar entity
+ * KMS keys, HTTP routes and the admin collections (`Agents`, `Policies`, `Keys`, `Audit`, `Admins`) are
+ * the resources; admins `admin:read` and `admin:write` a collection, `admin:authorize` asks for a decision
+ * (`POST /v1/authorize`) and `admin:self` is self-service (logout, own admin tokens). Free-form labels are Cedar entity
  * tags of type String (`principal.hasTag("team") && principal.getTag("team") == "billing"`), because a
  * Cedar record must declare its attributes. Tool arguments and the KMS encryption context are optional
  * sets of `{ key, value }` string pairs for the same reason (`context.encryptionContext.contains({ key:
@@ -50,6 +52,7 @@ export const wardenSchema = `namespace Warden {
   entity Policies;
   entity Keys;
   entity Audit;
+  entity Admins;
 
   action "mcp:list_tools" appliesTo { principal: [Agent], resource: [Server, Tool], context: RequestContext };
   action "mcp:call_tool" appliesTo { principal: [Agent], resource: [Tool], context: RequestContext };
@@ -58,8 +61,10 @@ export const wardenSchema = `namespace Warden {
   action "http:request" appliesTo { principal: [Agent], resource: [Route], context: RequestContext };
   action "admin:read", "admin:write" appliesTo {
     principal: [Admin],
-    resource: [Agents, Policies, Keys, Audit],
+    resource: [Agents, Policies, Keys, Audit, Admins],
     context: RequestContext,
   };
+  action "admin:authorize" appliesTo { principal: [Admin], resource: [Policies], context: RequestContext };
+  action "admin:self" appliesTo { principal: [Admin], resource: [Admins], context: RequestContext };
 }
 `;

@@ -1,12 +1,13 @@
 /**
  * Identity, composed for the server: the agent directory and credential store, the token service (the
  * OAuth 2.0 authorization server and the one token verifier), admins with their sessions and login
- * throttle, and the admin authentication hook every admin route uses. Returns the route plugins and
+ * throttle, and the admin authentication hook every admin route uses — its decisions come from the
+ * built-in Cedar policy set and are audited. Returns the route plugins and
  * a close function; knows nothing of HTTP beyond handing the plugins over.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { agentRoutes } from '../api/agents.js';
-import { createAdminAuth, type AdminAuth } from '../api/admin-auth.js';
+import { builtinAdminDecide, createAdminAuth, type AdminAuth } from '../api/admin-auth.js';
 import { authRoutes } from '../api/auth.js';
 import { oauthRoutes } from '../api/oauth.js';
 import { whoamiRoutes } from '../api/whoami.js';
@@ -18,6 +19,8 @@ import { createCredentialStore, type CredentialStore } from '../identity/credent
 import { createLoginThrottle } from '../identity/login-throttle.js';
 import { openTokenService, type TokenService } from '../identity/token-service.js';
 import type { Logger } from '../log/index.js';
+import { createBuiltinAuthorizer, type BuiltinAuthorizer } from '../policy/builtin.js';
+import { createPolicyEngine } from '../policy/engine.js';
 import type { Runtime } from './runtime.js';
 
 export interface Identity {
@@ -27,6 +30,8 @@ export interface Identity {
   readonly admins: AdminDirectory;
   readonly sessions: AdminSessions;
   readonly adminAuth: AdminAuth;
+  /** The built-in (admin API) policy set and its audited decision point. */
+  readonly builtin: BuiltinAuthorizer;
   /** Route plugins: OAuth endpoints and metadata, agents, admin login and management, whoami. */
   readonly routes: FastifyPluginAsync[];
   close(): void;
@@ -62,7 +67,9 @@ export async function openIdentity({ runtime, config, issuer, logger }: OpenIden
     audit,
     sessionTtl: config.identity.adminSessionTtl,
   });
-  const adminAuth = createAdminAuth(sessions);
+  // Every admin request is decided by the built-in Cedar set and audited (fail closed) before it runs.
+  const builtin = createBuiltinAuthorizer({ engine: createPolicyEngine(), audit });
+  const adminAuth = createAdminAuth(sessions, { decide: builtinAdminDecide(builtin) });
   const requireAdmin = adminAuth.requireAdmin.bind(adminAuth);
   return {
     agents,
@@ -71,6 +78,7 @@ export async function openIdentity({ runtime, config, issuer, logger }: OpenIden
     admins,
     sessions,
     adminAuth,
+    builtin,
     routes: [
       oauthRoutes({ tokens }),
       agentRoutes({ directory: agents, credentials, requireAdmin }),

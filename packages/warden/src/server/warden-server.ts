@@ -93,7 +93,8 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       auditHealthy: () => audit.healthy(),
       isAdmin: async (request) => {
         const token = bearerToken(request);
-        return token !== undefined && identity.sessions.authenticate(token).then(() => true, () => false);
+        // Enforcement points (role pdp) see only the public part.
+        return token !== undefined && identity.sessions.authenticate(token).then((admin) => admin.role !== 'pdp', () => false);
       },
       auditStatus: async () => ({
         healthy: audit.healthy(),

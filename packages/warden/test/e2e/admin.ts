@@ -18,9 +18,14 @@ export async function initWithAdmin(dataDir: string, args: string[] = [], env: R
   return (JSON.parse(run.stdout) as { admin: FirstAdmin }).admin;
 }
 
-/** The current TOTP code of an admin. */
-export function totpCode(admin: Pick<FirstAdmin, 'totpSecret'>): string {
-  return new TOTP({ secret: admin.totpSecret, digits: 6, period: 30, algorithm: 'SHA1' }).generate();
+/**
+ * The TOTP code of an admin: the current step, or a later one (`stepsAhead`; the server accepts one step
+ * of drift). A step once used is refused, so a second code right after a login must come from the next step.
+ */
+export function totpCode(admin: Pick<FirstAdmin, 'totpSecret'>, stepsAhead = 0): string {
+  return new TOTP({ secret: admin.totpSecret, digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+    timestamp: Date.now() + stepsAhead * 30_000,
+  });
 }
 
 /** Log in over HTTP; resolves to the session token. */

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initWithAdmin, login } from './admin.js';
+import { initWithAdmin, login, totpCode, type FirstAdmin } from './admin.js';
 import { runWarden, startWardenProcess, type ServerProcess } from './process.js';
 
 const policies = `
@@ -20,10 +20,12 @@ describe('policy (end to end)', () => {
   let env: Record<string, string>;
   let headers: Record<string, string>;
   let dir: string;
+  let adminSecret: FirstAdmin;
 
   beforeAll(async () => {
     const root = mkdtempSync(join(tmpdir(), 'warden-policy-'));
     const admin = await initWithAdmin(join(root, 'data'));
+    adminSecret = admin;
     server = await startWardenProcess(['--data-dir', join(root, 'data'), '--listen', '127.0.0.1:0']);
     const token = await login(server.url, admin);
     env = { WARDEN_TOKEN: token, WARDEN_ADDR: server.url };
@@ -94,5 +96,43 @@ describe('policy (end to end)', () => {
     expect(run.stderr).toMatch(/broken\.cedar:\d+:\d+/);
     const list = await runWarden(['policies', 'list', '--json'], { env });
     expect(JSON.parse(list.stdout)).toMatchObject({ version: 1 });
+  });
+
+  it('authorizes the admin API with the built-in policies: an auditor cannot create an agent, a pdp token may only decide', async () => {
+    const builtin = await runWarden(['policies', 'list', '--builtin', '--json']);
+    expect(builtin.code, builtin.stderr).toBe(0);
+    const { version, files } = JSON.parse(builtin.stdout) as { version: string; files: { name: string; text: string }[] };
+    expect(version).toMatch(/^builtin-\d+$/);
+    expect(files.map((f) => f.text).join('\n')).toContain('@id("builtin.admin-all")');
+
+    const created = await fetch(`${server.url}/v1/admins`, { method: 'POST', headers, body: JSON.stringify({ username: 'ann', role: 'auditor' }) });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const auditor = (await created.json()) as FirstAdmin;
+    const auditorEnv = { WARDEN_TOKEN: await login(server.url, auditor), WARDEN_ADDR: server.url };
+    const refused = await runWarden(['agents', 'create', 'sneaky-bot', '--owner', 'x'], { env: auditorEnv });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('WARDEN_FORBIDDEN');
+    expect((await runWarden(['agents', 'list'], { env: auditorEnv })).code).toBe(0);
+
+    const pdp = await fetch(`${server.url}/v1/admin-tokens`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ role: 'pdp', ttl: '1h', totp: totpCode(adminSecret, 1) }),
+    });
+    expect(pdp.status, await pdp.clone().text()).toBe(201);
+    const pdpHeaders = { authorization: `Bearer ${((await pdp.json()) as { token: string }).token}`, 'content-type': 'application/json' };
+    const decided = await fetch(`${server.url}/v1/authorize`, {
+      method: 'POST',
+      headers: pdpHeaders,
+      body: JSON.stringify({
+        principal: { type: 'Warden::Agent', id: 'billing-bot' },
+        action: { type: 'Warden::Action', id: 'mcp:call_tool' },
+        resource: { type: 'Warden::Tool', id: 'github__get_issue' },
+        context,
+        entities: [tool('github__get_issue', true, false)],
+      }),
+    });
+    expect(decided.status).toBe(200);
+    expect((await fetch(`${server.url}/v1/agents`, { headers: pdpHeaders })).status).toBe(403);
   });
 });

@@ -2,7 +2,8 @@
  * `warden agents …`: manage agents and their credentials on a running server through the admin API
  * (`/v1/agents`), authenticated with WARDEN_TOKEN or the saved login session. Every command takes
  * `--json`; bad flag values are WARDEN_USAGE (exit 2) before anything is sent. A client secret is
- * printed once, by `credentials add --secret`, and can never be shown again.
+ * printed once, by `credentials add --secret`, and can never be shown again. `permissions NAME` is the
+ * access review: what the agent may do to each known resource, always or only in some contexts.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -24,6 +25,13 @@ interface CredentialJson {
   revokedAt: number | null;
   createdAt: number;
   secret?: string;
+}
+
+interface PermissionsJson {
+  agent: string;
+  policySetVersion: number;
+  resources: number;
+  permissions: { resource: { type: string; id: string }; action: string; access: 'always' | 'conditional'; policies: string[] }[];
 }
 
 interface AgentFlags extends ServerFlags {
@@ -157,6 +165,19 @@ export function agentsCommand(program: Command, ctx: CliContext): void {
       printResult(ctx.io, flags.json === true, { deleted: name }, () => [`Deleted agent ${name}.`]);
     },
   );
+
+  server(agents.command('permissions').description('what an agent may do: per known resource and action, always or conditionally').argument('<name>', 'agent name'))
+    .option('--recent <n>', 'also review resources seen in this many recent decisions (0..10000)', '1000')
+    .action(async (name: string, flags: AgentFlags & { recent: string }) => {
+      if (!/^\d+$/.test(flags.recent) || Number(flags.recent) > 10_000) throw usage(`--recent must be 0..10000, got "${flags.recent}"`);
+      const report = await createClient(flags, ctx).getJson<PermissionsJson>(`${agentPath(name)}/permissions?recent=${flags.recent}`);
+      printResult(ctx.io, flags.json === true, report, () => [
+        `${report.agent} under policy set version ${report.policySetVersion} (${report.resources} known resource(s)):`,
+        ...(report.permissions.length === 0
+          ? ['  nothing is allowed.']
+          : report.permissions.map((p) => `  ${p.access.padEnd(11)} ${p.action.padEnd(22)} ${`${p.resource.type}::${JSON.stringify(p.resource.id)}`.padEnd(36)} ${p.policies.join(', ')}`)),
+      ]);
+    });
 
   const credentials = agents.command('credentials').description("manage an agent's client secrets and public keys");
 

@@ -18,6 +18,7 @@ import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js'
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
 import type { CliContext } from '../context.js';
 import { reportFailure } from '../output.js';
+import { agentsCommand } from './agents.js';
 import { policiesCommand } from './policies.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
@@ -88,6 +89,8 @@ describe('warden policies (CLI against a listening server)', () => {
     await writeFile(join(home, 'bad', 'kms.cedar'), kms);
     await writeFile(join(home, 'bad', 'typo.cedar'), 'permit (principal, action, resource)\nwhen { resource.nope == 1 };\n');
     await writeFile(join(home, 'cases.yaml'), cases);
+    await mkdir(join(home, 'stricter'));
+    await writeFile(join(home, 'stricter', 'kms.cedar'), kms.slice(kms.indexOf('@id("no-risky")')));
   });
   afterAll(async () => {
     await app.close();
@@ -97,7 +100,7 @@ describe('warden policies (CLI against a listening server)', () => {
   });
 
   /** Runs `warden policies …` in-process the way runCli does; resolves to exit code and output. */
-  async function run(argv: string[], token = 'admin-token') {
+  async function run(argv: string[], token = 'admin-token', group: 'policies' | 'agents' = 'policies') {
     let stdout = '';
     let stderr = '';
     const ctx: CliContext = {
@@ -110,9 +113,10 @@ describe('warden policies (CLI against a listening server)', () => {
       .exitOverride()
       .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
     policiesCommand(program, ctx);
+    agentsCommand(program, ctx);
     let code = 0;
     try {
-      await program.parseAsync(['policies', ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
+      await program.parseAsync([group, ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
     } catch (err) {
       code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
     }
@@ -164,6 +168,30 @@ describe('warden policies (CLI against a listening server)', () => {
     await run(['apply', join(home, 'good'), '--comment', 'again']);
     expect((await run(['rollback', '1'])).stdout).toContain('Policy set version 1 is active.');
     expect(JSON.parse((await run(['list', '--json'])).stdout)).toMatchObject({ version: 1 });
+  });
+
+  it('apply --dry-run prints the decisions that would flip and applies nothing', async () => {
+    await run(['explain', '--agent', 'billing-bot', '--action', 'kms:decrypt', '--resource', 'Warden::Key::"payments"']);
+    const before = JSON.parse((await run(['history', '--json'])).stdout) as { versions: { version: number; active: boolean }[] };
+    const dry = await run(['apply', '--dry-run', join(home, 'stricter')]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('nothing was applied');
+    expect(dry.stdout).toMatch(/allow -> deny\s+\S+\s+Warden::Agent::"billing-bot"\s+kms:decrypt\s+Warden::Key::"payments"\s+billing-decrypt\s+-/);
+    expect(dry.stdout).toMatch(/[1-9]\d* allow -> deny, 0 deny -> allow/);
+    const json = JSON.parse((await run(['apply', '--dry-run', join(home, 'good'), '--json'])).stdout) as { replayed: number; flips: { allowToDeny: unknown[] } };
+    expect(json.replayed).toBeGreaterThan(0);
+    expect(json.flips.allowToDeny).toEqual([]);
+    expect((await run(['apply', '--dry-run', join(home, 'bad')])).code).toBe(2);
+    expect(JSON.parse((await run(['history', '--json'])).stdout)).toEqual(before);
+    expect(JSON.parse((await run(['list', '--json'])).stdout)).toMatchObject({ version: 1 });
+  });
+
+  it('agents permissions NAME prints the access review', async () => {
+    const result = await run(['permissions', 'billing-bot'], 'auditor-token', 'agents');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('billing-bot under policy set version 1');
+    expect(result.stdout).toMatch(/conditional\s+kms:decrypt\s+Warden::Key::"payments"\s+billing-decrypt/);
+    expect((await run(['permissions', 'billing-bot', '--recent', 'x'], 'auditor-token', 'agents')).stderr).toContain('(WARDEN_USAGE)');
   });
 
   it('refuses bad flags with WARDEN_USAGE (exit 2)', async () => {

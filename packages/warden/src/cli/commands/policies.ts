@@ -1,7 +1,8 @@
 /**
  * `warden policies …`: manage Cedar policy sets on a running server (`/v1/policies`) and ask it for
  * decisions (`/v1/authorize`). `apply DIR` sends every `*.cedar` file in DIR as the next version after
- * checking it locally, so diagnostics print as `file:line:column: message` (exit 2); `test FILE` runs
+ * checking it locally, so diagnostics print as `file:line:column: message` (exit 2); `apply --dry-run
+ * DIR` applies nothing and prints the recent decisions the set would flip (`/v1/policies/dry-run`); `test FILE` runs
  * a YAML file of cases against a local directory (`--dir`, no server needed) or the server's active
  * set, printing a pass/fail table (exit 1 when a case fails); `explain` shows one decision with the
  * text of the policies that determined it. Every command takes `--json`; bad flags are WARDEN_USAGE.
@@ -10,8 +11,9 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import type { Decision } from '../../policy/authorizer.js';
+import type { DryRunReport, Flip } from '../../policy/dry-run.js';
 import { createPolicyEngine, type PolicyDiagnostic, type PolicyFile } from '../../policy/engine.js';
-import { baseTestContext, parseEntityRef, parsePolicyTests, readPolicyDir, runPolicyTests, type PolicyTestResult } from '../../policy/policy-tests.js';
+import { baseTestContext, formatEntityRef, parseEntityRef, parsePolicyTests, readPolicyDir, runPolicyTests, type PolicyTestResult } from '../../policy/policy-tests.js';
 import type { CliContext } from '../context.js';
 import { createClient, withServerOptions, type ServerFlags } from '../http-client.js';
 import { printResult } from '../output.js';
@@ -30,6 +32,7 @@ type VersionInfoJson = Omit<PolicySetJson, 'files' | 'policies'>;
 type Flags = ServerFlags & { json?: boolean };
 
 const usage = (message: string) => new WardenError('WARDEN_USAGE', message);
+const isWardenPolicyInvalid = (err: unknown) => err instanceof WardenError && err.code === 'WARDEN_POLICY_INVALID';
 const time = (ms: number) => new Date(ms).toISOString();
 const indent = (text: string, by = '    ') => text.trimEnd().split('\n').map((line) => `${by}${line}`);
 
@@ -37,6 +40,21 @@ const indent = (text: string, by = '    ') => text.trimEnd().split('\n').map((li
 function parseVersion(text: string): number {
   if (!/^[1-9]\d{0,14}$/.test(text)) throw usage(`VERSION must be a positive whole number, got "${text}"`);
   return Number(text);
+}
+
+/** The flips of a dry run as table lines. */
+export function dryRunLines(report: DryRunReport): string[] {
+  const { allowToDeny, denyToAllow } = report.flips;
+  const row = (kind: string, f: Flip) =>
+    `${kind.padEnd(13)} ${f.time.padEnd(24)} ${formatEntityRef(f.request.principal).padEnd(32)} ${f.request.action.id.padEnd(20)} ${formatEntityRef(f.request.resource).padEnd(32)} ${(f.oldPolicies.join(',') || '-').padEnd(20)} ${f.newPolicies.join(',') || '-'}${f.approximate ? ' (approximate)' : ''}`;
+  const flips = [...allowToDeny.map((f) => row('allow -> deny', f)), ...denyToAllow.map((f) => row('deny -> allow', f))];
+  return [
+    `Dry run: ${report.replayed} decision(s) replayed, ${report.skipped} skipped, ${report.approximate} approximate (sensitive context absent); nothing was applied.`,
+    ...(flips.length === 0
+      ? ['No decision would change.']
+      : [`${'CHANGE'.padEnd(13)} ${'TIME'.padEnd(24)} ${'PRINCIPAL'.padEnd(32)} ${'ACTION'.padEnd(20)} ${'RESOURCE'.padEnd(32)} ${'OLD POLICIES'.padEnd(20)} NEW POLICIES`, ...flips]),
+    `${allowToDeny.length} allow -> deny, ${denyToAllow.length} deny -> allow`,
+  ];
 }
 
 export function formatDiagnostic(d: PolicyDiagnostic): string {
@@ -67,11 +85,24 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
 
   server(policies.command('apply').description('apply every *.cedar file in DIR as the next policy set version').argument('<dir>', 'directory of .cedar files'))
     .option('--comment <text>', 'why this change is made (kept in the history)')
-    .action(async (dir: string, flags: Flags & { comment?: string }) => {
+    .option('--dry-run', 'apply nothing: replay recent decisions against DIR and print those that would change')
+    .action(async (dir: string, flags: Flags & { comment?: string; dryRun?: boolean }) => {
       if (flags.comment !== undefined && (flags.comment.length < 1 || flags.comment.length > 1024)) throw usage('--comment must be 1..1024 characters');
       const files = await readPolicyDir(dir);
       const checked = createPolicyEngine().check(files);
       if (!checked.ok) reject(flags, checked.diagnostics);
+      if (flags.dryRun === true) {
+        let report: DryRunReport;
+        try {
+          report = await createClient(flags, ctx).send<DryRunReport>('POST', '/v1/policies/dry-run', { files });
+        } catch (err) {
+          const errors = err instanceof WardenError ? err.details?.errors : undefined;
+          if (Array.isArray(errors) && isWardenPolicyInvalid(err)) reject(flags, errors as PolicyDiagnostic[]);
+          throw err;
+        }
+        printResult(ctx.io, flags.json === true, report, () => dryRunLines(report));
+        return;
+      }
       const body = { files, ...(flags.comment === undefined ? {} : { comment: flags.comment }) };
       let result: { version: number };
       try {
@@ -84,14 +115,24 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
       printResult(ctx.io, flags.json === true, result, () => [`Applied ${files.length} file(s) as policy set version ${result.version}.`]);
     });
 
-  server(policies.command('list').description('show the active policy set version and its policy ids')).action(async (flags: Flags) => {
-    const set = await createClient(flags, ctx).getJson<PolicySetJson>('/v1/policies');
-    const value = { version: set.version, policies: set.policies.map((p) => p.id) };
-    printResult(ctx.io, flags.json === true, value, () => [
-      `Active policy set: version ${set.version} (${set.policies.length} policies, ${set.files.length} files, by ${set.createdBy} at ${time(set.createdAt)})`,
-      ...set.policies.map((p) => `  ${p.id}`),
-    ]);
-  });
+  server(policies.command('list').description('show the active policy set version and its policy ids'))
+    .option('--builtin', 'show the built-in policies that authorize the admin API (no server needed)')
+    .action(async (flags: Flags & { builtin?: boolean }) => {
+      if (flags.builtin) {
+        const { builtinPolicyFiles, builtinPolicySetVersion } = await import('../../policy/builtin.js');
+        printResult(ctx.io, flags.json === true, { version: builtinPolicySetVersion, files: builtinPolicyFiles }, () => [
+          `Built-in admin policies, version ${builtinPolicySetVersion} (read-only):`,
+          ...builtinPolicyFiles.flatMap((file) => [`# ${file.name}`, file.text.trim(), '']),
+        ]);
+        return;
+      }
+      const set = await createClient(flags, ctx).getJson<PolicySetJson>('/v1/policies');
+      const value = { version: set.version, policies: set.policies.map((p) => p.id) };
+      printResult(ctx.io, flags.json === true, value, () => [
+        `Active policy set: version ${set.version} (${set.policies.length} policies, ${set.files.length} files, by ${set.createdBy} at ${time(set.createdAt)})`,
+        ...set.policies.map((p) => `  ${p.id}`),
+      ]);
+    });
 
   server(policies.command('show').description('show the files of a policy set version (default: active)').argument('[version]', 'version number')).action(
     async (version: string | undefined, flags: Flags) => {
