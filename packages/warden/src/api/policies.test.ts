@@ -187,4 +187,47 @@ describe('policy routes', () => {
     expect((await app.inject({ url: '/v1/agents/ghost/permissions', headers: as('auditor') })).statusCode).toBe(404);
     expect((await app.inject({ url: '/v1/agents/billing-bot/permissions' })).statusCode).toBe(401);
   });
+  it('links and unlinks a template (write roles), shows templates and links, and decisions name the link', async () => {
+    const template = '@id("crm-access")\npermit (principal == ?principal, action == Warden::Action::"kms:decrypt", resource == ?resource);\n';
+    const put = await app.inject({ method: 'PUT', url: '/v1/policies', headers: as('admin'), payload: { files: [{ name: 'kms.cedar', text: kms }, { name: 't.cedar', text: template }] } });
+    expect(put.statusCode).toBe(200);
+    const payload = { templateId: 'crm-access', principal: 'Warden::Agent::"billing-bot"', resource: { type: 'Warden::Key', id: 'ledger' }, id: 'bot-ledger' };
+    expect((await app.inject({ method: 'POST', url: '/v1/policies/links', headers: as('auditor'), payload })).statusCode).toBe(403);
+    const linked = await app.inject({ method: 'POST', url: '/v1/policies/links', headers: as('security'), payload });
+    expect(linked.statusCode).toBe(200);
+    expect(linked.json()).toEqual({ version: put.json<{ version: number }>().version + 1, id: 'bot-ledger' });
+    const [entry] = await audit.log.entries(Number(linked.headers['warden-audit-index']), 1);
+    expect(JSON.parse(entry!.body!)).toMatchObject({ action: 'policy.link', details: { link: { id: 'bot-ledger', templateId: 'crm-access' } } });
+    const shown = (await app.inject({ url: '/v1/policies', headers: as('auditor') })).json<{ templates: unknown[]; links: unknown[] }>();
+    expect(shown.templates).toEqual([{ id: 'crm-access', text: template.trimEnd() }]);
+    expect(shown.links).toEqual([{ id: 'bot-ledger', templateId: 'crm-access', principal: { type: 'Warden::Agent', id: 'billing-bot' }, resource: { type: 'Warden::Key', id: 'ledger' } }]);
+
+    const ask = (principal: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/authorize',
+        headers: as('admin'),
+        payload: {
+          principal: { type: 'Warden::Agent', id: principal },
+          action: 'kms:decrypt',
+          resource: 'Warden::Key::"ledger"',
+          context: baseTestContext,
+          entities: [{ uid: 'Warden::Key::"ledger"', attrs: { purpose: 'p', region: 'eu' } }],
+        },
+      });
+    expect((await ask('billing-bot')).json()).toMatchObject({ decision: 'allow', policies: ['bot-ledger'] });
+
+    const bad = await app.inject({ method: 'POST', url: '/v1/policies/links', headers: as('admin'), payload: { ...payload, id: 'x', principal: 'Warden::Key::"k"' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'WARDEN_POLICY_INVALID' });
+    const unknown = await app.inject({ method: 'POST', url: '/v1/policies/links', headers: as('admin'), payload: { ...payload, id: 'y', templateId: 'nope' } });
+    expect(unknown.json()).toMatchObject({ code: 'WARDEN_POLICY_INVALID' });
+    expect((await app.inject({ method: 'POST', url: '/v1/policies/links', headers: as('admin'), payload: { templateId: 'crm-access' } })).json()).toMatchObject({ code: 'WARDEN_VALIDATION_FAILED' });
+
+    const unlinked = await app.inject({ method: 'DELETE', url: '/v1/policies/links/bot-ledger', headers: as('admin') });
+    expect(unlinked.statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/policies', headers: as('auditor') })).json()).toMatchObject({ links: [] });
+    expect((await ask('billing-bot')).json()).toMatchObject({ decision: 'deny' });
+    expect((await app.inject({ method: 'DELETE', url: '/v1/policies/links/bot-ledger', headers: as('admin') })).statusCode).toBe(404);
+  });
 });

@@ -3,7 +3,9 @@
  * set (or `?version=N`) with its files and policies, `PUT /v1/policies` applies a new set (400
  * WARDEN_POLICY_INVALID with every diagnostic — file, line, column — in `errors`), `GET
  * /v1/policies/history` lists versions and `POST /v1/policies/rollback` re-activates one; changes carry
- * the `Warden-Audit-Index` receipt. `POST /v1/policies/dry-run` is the change gate: it replays recent
+ * the `Warden-Audit-Index` receipt. `POST /v1/policies/links` links a template of the active set to a
+ * principal and/or resource and `DELETE /v1/policies/links/{id}` removes a link, each storing a new
+ * version (same roles as apply); `GET /v1/policies` shows the version's templates and links. `POST /v1/policies/dry-run` is the change gate: it replays recent
  * audited decisions against proposed files and reports the flips, applying nothing (same roles as
  * apply). `POST /v1/authorize` asks the authorizer for one decision (audited by the authorizer). Reads
  * need admin, security or auditor; writes and authorize need admin or security (a dedicated `pdp` role
@@ -25,7 +27,7 @@ import { setAuditReceipt } from './audit-receipt.js';
 import './principal.js';
 
 export interface PolicyRoutesOptions {
-  readonly store: Pick<PolicyStore, 'apply' | 'history' | 'show' | 'rollback'>;
+  readonly store: Pick<PolicyStore, 'apply' | 'history' | 'show' | 'rollback' | 'link' | 'unlink'>;
   readonly authorizer: Pick<Authorizer, 'authorize' | 'dryRun' | 'permissions'>;
   /** Admin authentication: sets `request.principal` to an AdminPrincipal of one of `roles`, or replies 401/403. */
   readonly requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
@@ -56,11 +58,24 @@ const versionInfo = {
   policyCount: z.number(),
   active: z.boolean(),
 };
+const refJson = z.object({ type: z.string(), id: z.string() });
+export const policyLinkSchema = z.object({ id: z.string(), templateId: z.string(), principal: refJson.optional(), resource: refJson.optional() });
 export const policySetSchema = z.object({
   ...versionInfo,
   files: z.array(z.object({ name: z.string(), text: z.string() })),
   policies: z.array(z.object({ id: z.string(), text: z.string() })),
+  templates: z.array(z.object({ id: z.string(), text: z.string() })),
+  links: z.array(policyLinkSchema),
 });
+export const policyIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+export const createLinkSchema = z
+  .strictObject({
+    templateId: z.string().min(1).max(256),
+    principal: entityRefSchema.optional(),
+    resource: entityRefSchema.optional(),
+    id: z.string().regex(policyIdPattern).optional(),
+  })
+  .refine((b) => b.principal !== undefined || b.resource !== undefined, 'a link needs a principal or a resource');
 export const historySchema = z.object({ versions: z.array(z.object(versionInfo)) });
 
 export const authorizeSchema = z.strictObject({
@@ -74,7 +89,6 @@ export const dryRunSchema = z.strictObject({
   files: applyPoliciesSchema.shape.files,
   limit: z.number().int().min(1).max(DRY_RUN_MAX_LIMIT).optional(),
 });
-const refJson = z.object({ type: z.string(), id: z.string() });
 const flipSchema = z.object({
   decisionId: z.string(),
   index: z.number(),
@@ -122,13 +136,17 @@ export function policyRoutes({ store, authorizer, requireAdmin }: PolicyRoutesOp
       { onRequest: read, schema: { querystring: z.strictObject({ version: z.coerce.number().pipe(versionSchema).optional() }), response: { 200: policySetSchema } } },
       async (request) => {
         const set = await store.show(request.query.version);
-        return { ...set, policies: [...set.policies].map(([id, text]) => ({ id, text })) };
+        return {
+          ...set,
+          policies: [...set.policies].map(([id, text]) => ({ id, text })),
+          templates: [...set.templates].map(([id, text]) => ({ id, text })),
+        };
       },
     );
 
     app.put(
       '/v1/policies',
-      { onRequest: write, schema: { body: applyPoliciesSchema, response: { 200: z.object({ version: z.number() }) } } },
+      { onRequest: write, schema: { body: applyPoliciesSchema, response: { 200: z.object({ version: z.number(), droppedLinks: z.array(z.string()).optional() }) } } },
       async (request, reply) => {
         const { files, comment } = request.body;
         return store.apply(files, { ...changeContext(request, reply), ...(comment === undefined ? {} : { comment }) });
@@ -141,6 +159,24 @@ export function policyRoutes({ store, authorizer, requireAdmin }: PolicyRoutesOp
       '/v1/policies/rollback',
       { onRequest: write, schema: { body: z.strictObject({ version: versionSchema }), response: { 200: z.object({ version: z.number() }) } } },
       async (request, reply) => store.rollback(request.body.version, changeContext(request, reply)),
+    );
+
+    app.post(
+      '/v1/policies/links',
+      { onRequest: write, schema: { body: createLinkSchema, response: { 200: z.object({ version: z.number(), id: z.string() }) } } },
+      async (request, reply) => {
+        const { templateId, principal, resource, id } = request.body;
+        return store.link(
+          { templateId, ...(principal === undefined ? {} : { principal }), ...(resource === undefined ? {} : { resource }), ...(id === undefined ? {} : { id }) },
+          changeContext(request, reply),
+        );
+      },
+    );
+
+    app.delete(
+      '/v1/policies/links/:id',
+      { onRequest: write, schema: { params: z.strictObject({ id: z.string().min(1).max(256) }), response: { 200: z.object({ version: z.number() }) } } },
+      async (request, reply) => store.unlink(request.params.id, changeContext(request, reply)),
     );
 
     app.post(

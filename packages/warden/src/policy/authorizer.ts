@@ -184,7 +184,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       return decision;
     },
     dryRun(proposed, opts = {}) {
-      return dryRun({ engine, audit: readable(), proposed, providers: options.providers, ...opts });
+      return dryRun({ engine, audit: readable(), proposed, links: active()?.links ?? [], providers: options.providers, ...opts });
     },
     async permissions(agent, opts = {}) {
       const set = active();

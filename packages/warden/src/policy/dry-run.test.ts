@@ -81,6 +81,18 @@ describe('dry run (change gate)', () => {
     expect(report.flips.allowToDeny[1]?.request.principal).toEqual({ type: 'Warden::Agent', id: 'billing-bot' });
   });
 
+  it('keeps the active links whose template the proposed set still defines, as apply does', async () => {
+    const TEMPLATE = `@id("grant-tool")
+permit(principal == ?principal, action == Warden::Action::"mcp:call_tool", resource == ?resource);`;
+    const link = { id: 'support-crm', templateId: 'grant-tool', principal: { type: 'Warden::Agent', id: 'support-bot' }, resource: { type: 'Warden::Tool', id: 'crm.search' } };
+    // With the template kept, the link still allows support-bot's recorded (denied) call: a deny→allow flip named by the link.
+    const kept = await dryRun({ engine, audit: audit.log, proposed: files(BILLING, NO_DESTRUCTIVE, TEMPLATE), links: [link], providers });
+    expect(kept.flips.denyToAllow.map((f) => [f.request.principal.id, f.newPolicies])).toEqual([['support-bot', ['support-crm']]]);
+    // Without the template the link is dropped, so nothing flips.
+    const dropped = await dryRun({ engine, audit: audit.log, proposed: files(BILLING, NO_DESTRUCTIVE), links: [link], providers });
+    expect(dropped.flips.denyToAllow).toEqual([]);
+  });
+
   it('reports denies that a set with a new permit would allow', async () => {
     const report = await dryRun({ engine, audit: audit.log, proposed: files(BILLING, NO_DESTRUCTIVE, SUPPORT), providers });
     expect(report.flips.allowToDeny).toEqual([]);

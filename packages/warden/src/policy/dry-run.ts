@@ -9,7 +9,7 @@
  * decisions that had them are evaluated with those fields absent and counted as `approximate`.
  */
 import type { AuditLog } from '../audit/index.js';
-import type { AuthorizationRequest, CedarEntity, EntityRef, PolicyEngine, PolicyFile } from './engine.js';
+import type { AuthorizationRequest, CedarEntity, EntityRef, PolicyEngine, PolicyFile, PolicyLink } from './engine.js';
 import type { EntityProvider } from './entities.js';
 
 /** Context fields stored only as HMACs (key in `hashed`: `context.<field>`). */
@@ -54,6 +54,8 @@ export interface DryRunOptions {
   engine: Pick<PolicyEngine, 'compile' | 'evaluate'>;
   audit: Pick<AuditLog, 'size' | 'entries'>;
   proposed: readonly PolicyFile[];
+  /** The active template links; those whose template the proposed files still define are kept, as `apply` does. */
+  links?: readonly PolicyLink[];
   /** How many recent decisions to replay (default and maximum 10,000). */
   limit?: number;
   providers: readonly EntityProvider[];
@@ -150,8 +152,10 @@ export function entityResolver(providers: readonly EntityProvider[]): (request: 
 }
 
 /** Replays recent decisions against `proposed`; nothing is applied. */
-export async function dryRun({ engine, audit, proposed, limit = DRY_RUN_MAX_LIMIT, providers }: DryRunOptions): Promise<DryRunReport> {
-  const set = engine.compile(0, proposed);
+export async function dryRun({ engine, audit, proposed, links = [], limit = DRY_RUN_MAX_LIMIT, providers }: DryRunOptions): Promise<DryRunReport> {
+  const templates = engine.compile(0, proposed).templates;
+  const kept = links.filter((link) => templates?.has(link.templateId));
+  const set = engine.compile(0, proposed, kept);
   const wanted = Math.max(0, Math.min(Math.trunc(limit), DRY_RUN_MAX_LIMIT));
   const { decisions, unreplayable } = await readRecordedDecisions(audit, wanted);
   const resolve = entityResolver(providers);

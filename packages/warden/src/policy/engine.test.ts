@@ -138,9 +138,18 @@ describe('policy engine: check', () => {
     expect(result).toEqual({ ok: false, diagnostics: [expect.objectContaining({ file: 'd.cedar', line: 3, column: 1, policyId: 'p' })] });
   });
 
-  it('rejects templates', () => {
-    const result = engine.check([{ name: 't.cedar', text: 'permit(principal == ?principal, action, resource);' }]);
-    expect(result.ok).toBe(false);
+  it('accepts templates (ids from @id or position) and validates them strictly', () => {
+    const text = `${PERMIT_ALL}\n@id("crm")\npermit(principal == ?principal, action == Warden::Action::"mcp:call_tool", resource in ?resource);\npermit(principal == ?principal, action, resource);`;
+    const result = engine.check([{ name: 't.cedar', text }]);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect([...result.policies.keys()]).toEqual(['t.0']);
+    expect([...(result.templates?.keys() ?? [])]).toEqual(['crm', 't.2']);
+    const bad = engine.check([{ name: 'b.cedar', text: `${PERMIT_ALL}\n@id("tpl")\npermit(principal == ?principal, action, resource)\nwhen { principal.shoeSize > 3 };` }]);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.diagnostics.length).toBeGreaterThan(0);
+    for (const d of bad.diagnostics) expect(d).toMatchObject({ file: 'b.cedar', line: 4, column: 8, policyId: 'tpl' });
   });
 
   it('compile throws WARDEN_POLICY_INVALID with the diagnostics', () => {
@@ -164,5 +173,37 @@ permit(principal in Warden::AdminRole::"security", action == Warden::Action::"ad
 permit(principal is Warden::Agent, action == Warden::Action::"mcp:call_tool", resource is Warden::Tool) when { !resource.destructive && resource.sensitivity <= principal.clearance && (!resource.hasTag("pii") || principal.status == "active") };`;
     const result = engine.check([{ name: "all.cedar", text }]);
     expect(result.ok ? [] : result.diagnostics).toEqual([]);
+  });
+});
+
+describe('policy engine: templates and links', () => {
+  const template = '@id("crm-access")\npermit(principal == ?principal, action == Warden::Action::"mcp:call_tool", resource in ?resource);';
+  const files = [{ name: 't.cedar', text: template }];
+  const link = { id: 'billing-crm', templateId: 'crm-access', principal: { type: 'Warden::Agent', id: 'billing-bot' }, resource: { type: 'Warden::Server', id: 'crm' } };
+
+  it('allows exactly the linked principal and resource and names the link', () => {
+    const set = engine.compile(1, files, [link]);
+    expect(engine.evaluate(set, request, entities)).toEqual({ decision: 'allow', policies: ['billing-crm'], errors: [] });
+    expect(set.policies.get('billing-crm')).toBe(template);
+    const other: CedarEntity = { ...entities[0]!, uid: { type: 'Warden::Agent', id: 'other-bot' } };
+    expect(engine.evaluate(set, { ...request, principal: other.uid }, [...entities, other]).decision).toBe('deny');
+    const tool: CedarEntity = { uid: { type: 'Warden::Tool', id: 'gh.search' }, attrs: { name: 'search', readOnly: true, destructive: false, sensitivity: 1 }, parents: [{ type: 'Warden::Server', id: 'github' }] };
+    expect(engine.evaluate(set, { ...request, resource: tool.uid }, [...entities, tool, { uid: { type: 'Warden::Server', id: 'github' }, attrs: { name: 'github' }, parents: [] }]).decision).toBe('deny');
+    expect(engine.evaluate(engine.compile(1, files), request, entities).decision).toBe('deny');
+  });
+
+  it('refuses links to unknown templates, with wrong or unknown entity types, missing slots or duplicate ids', () => {
+    const refused = (links: object[]) => {
+      const result = engine.check(files, links as never);
+      return result.ok ? [] : result.diagnostics.map((d) => `${d.file} ${d.policyId ?? ''}: ${d.message}`);
+    };
+    expect(refused([{ ...link, templateId: 'nope' }]).join()).toMatch(/no template "nope"/);
+    expect(refused([{ ...link, principal: { type: 'Warden::Key', id: 'k' } }])).toHaveLength(1);
+    expect(refused([{ ...link, principal: { type: 'Warden::Robot', id: 'r' } }]).length).toBeGreaterThan(0);
+    expect(refused([{ id: 'x', templateId: 'crm-access', principal: link.principal }]).join()).toMatch(/needs a resource/);
+    expect(refused([link, link]).join()).toMatch(/duplicate policy id "billing-crm"/);
+    expect(refused([{ ...link, id: 'crm-access' }]).join()).toMatch(/duplicate/);
+    expect(refused([link])).toEqual([]);
+    expect(() => engine.compile(1, files, [{ ...link, templateId: 'nope' }])).toThrow(/error/);
   });
 });

@@ -46,6 +46,17 @@ export interface CompiledPolicySet {
   readonly policies: ReadonlyMap<string, string>;
   /** Opaque id of the preparsed set inside the WASM module (a digest of the policies). */
   readonly handle: string;
+  /** Template id -> template text (absent on sets compiled without templates). */
+  readonly templates?: ReadonlyMap<string, string>;
+  /** The template links evaluated with the set. */
+  readonly links?: readonly PolicyLink[];
+}
+/** A template linked to a principal and/or resource; `id` names it in decisions. */
+export interface PolicyLink {
+  id: string;
+  templateId: string;
+  principal?: EntityRef;
+  resource?: EntityRef;
 }
 export interface Evaluation {
   decision: 'allow' | 'deny';
@@ -53,15 +64,19 @@ export interface Evaluation {
   policies: string[];
   errors: string[];
 }
-export type CheckResult = { ok: true; policies: Map<string, string> } | { ok: false; diagnostics: PolicyDiagnostic[] };
+export type CheckResult =
+  | { ok: true; policies: Map<string, string>; templates?: Map<string, string> }
+  | { ok: false; diagnostics: PolicyDiagnostic[] };
+/** The pseudo file name of diagnostics about template links. */
+export const LINKS_FILE = '(links)';
 export interface PolicyEngine {
   /**
    * Parse + strict-validate against the schema; never throws for bad input. Policy ids: the `@id("...")`
    * annotation if present, else `<file name without .cedar>.<n>` (n = 0-based position in the file).
    */
-  check(files: readonly PolicyFile[]): CheckResult;
+  check(files: readonly PolicyFile[], links?: readonly PolicyLink[]): CheckResult;
   /** check() then prepare for evaluation; throws WARDEN_POLICY_INVALID with `details.errors`. */
-  compile(version: number, files: readonly PolicyFile[]): CompiledPolicySet;
+  compile(version: number, files: readonly PolicyFile[], links?: readonly PolicyLink[]): CompiledPolicySet;
   /** One Cedar evaluation. Default deny; any error denies. */
   evaluate(set: CompiledPolicySet, request: AuthorizationRequest, entities: readonly CedarEntity[]): Evaluation;
 }
@@ -96,43 +111,131 @@ function baseName(name: string): string {
   return file.endsWith('.cedar') ? file.slice(0, -'.cedar'.length) : file;
 }
 
-function checkFile(file: PolicyFile, schema: string, ids: Map<string, string>, policies: Map<string, string>): PolicyDiagnostic[] {
+function checkFile(file: PolicyFile, schema: string, ids: Map<string, string>, policies: Map<string, string>, templates: Map<string, string>): PolicyDiagnostic[] {
   const parts = cedar.policySetTextToParts(file.text);
   if (parts.type === 'failure') return parts.errors.flatMap((e) => toDiagnostics(file, e, 0));
   const diagnostics: PolicyDiagnostic[] = [];
-  const byteStart = (part: string, from: number): number => {
-    const at = file.text.indexOf(part, from);
-    return at < 0 ? -1 : Buffer.byteLength(file.text.slice(0, at), 'utf8');
+  // Every policy and template with its byte offset in the file, in file order (ids count both).
+  const located: { text: string; template: boolean; at: number }[] = [];
+  const locate = (texts: string[], template: boolean) => {
+    let cursor = 0;
+    for (const text of texts) {
+      const at = file.text.indexOf(text, cursor);
+      if (at >= 0) cursor = at + text.length;
+      located.push({ text, template, at: at < 0 ? 0 : Buffer.byteLength(file.text.slice(0, at), 'utf8') });
+    }
   };
-  for (const template of parts.policy_templates) {
-    const at = Math.max(0, byteStart(template, 0));
-    diagnostics.push({ file: file.name, ...position(file.text, at), message: 'policy templates (slots ?principal/?resource) are not supported' });
-  }
-  if (parts.policy_templates.length > 0) return diagnostics;
+  locate(parts.policies, false);
+  locate(parts.policy_templates, true);
+  if (parts.policy_templates.length > 0) located.sort((a, b) => a.at - b.at);
 
   const local: string[] = [];
-  let cursor = 0;
-  parts.policies.forEach((text, n) => {
-    const at = file.text.indexOf(text, cursor);
-    if (at >= 0) cursor = at + text.length;
-    const offset = at < 0 ? 0 : Buffer.byteLength(file.text.slice(0, at), 'utf8');
-    const json = cedar.policyToJson(text);
+  const offsets = new Map<string, number>();
+  const staticById: Record<string, string> = {};
+  const templatesById: Record<string, string> = {};
+  located.forEach(({ text, template, at: offset }, n) => {
+    const json = template ? cedar.templateToJson(text) : cedar.policyToJson(text);
     const id = (json.type === 'success' ? json.json.annotations?.['id'] : undefined) ?? `${baseName(file.name)}.${n}`;
-    local.push(id);
+    if (!template) local.push(id);
     const previous = ids.get(id);
     if (previous !== undefined) {
       diagnostics.push({ file: file.name, ...position(file.text, offset), policyId: id, message: `duplicate policy id "${id}" (first defined in ${previous})` });
       return;
     }
     ids.set(id, file.name);
-    policies.set(id, text);
+    offsets.set(id, offset);
+    if (template) {
+      templates.set(id, text);
+      templatesById[id] = text;
+    } else {
+      policies.set(id, text);
+      staticById[id] = text;
+    }
   });
 
-  const validation = cedar.validate({ schema, policies: { staticPolicies: file.text }, validationSettings: { mode: 'strict' } });
+  if (parts.policy_templates.length === 0) {
+    const validation = cedar.validate({ schema, policies: { staticPolicies: file.text }, validationSettings: { mode: 'strict' } });
+    if (validation.type === 'failure') return [...diagnostics, ...validation.errors.flatMap((e) => toDiagnostics(file, e, 0))];
+    for (const { policyId, error } of validation.validationErrors) {
+      const n = /^policy(\d+)$/.exec(policyId)?.[1];
+      diagnostics.push(...toDiagnostics(file, error, 0, n === undefined ? policyId : local[Number(n)] ?? policyId));
+    }
+    return diagnostics;
+  }
+  // With templates, validate by id: source locations are then relative to each policy's own text.
+  const validation = cedar.validate({ schema, policies: { staticPolicies: staticById, templates: templatesById }, validationSettings: { mode: 'strict' } });
   if (validation.type === 'failure') return [...diagnostics, ...validation.errors.flatMap((e) => toDiagnostics(file, e, 0))];
   for (const { policyId, error } of validation.validationErrors) {
-    const n = /^policy(\d+)$/.exec(policyId)?.[1];
-    diagnostics.push(...toDiagnostics(file, error, 0, n === undefined ? policyId : local[Number(n)] ?? policyId));
+    const base = offsets.get(policyId) ?? 0;
+    diagnostics.push(...toDiagnostics(file, shift(error, base), base, policyId));
+  }
+  return diagnostics;
+}
+
+/** `error` with its source locations moved by `by` bytes. */
+function shift(error: cedar.DetailedError, by: number): cedar.DetailedError {
+  return {
+    ...error,
+    sourceLocations: (error.sourceLocations ?? []).map((l) => ({ ...l, start: l.start + by, end: l.end + by })),
+    related: (error.related ?? []).map((r) => shift(r, by)),
+  };
+}
+
+const SLOTS = { principal: '?principal', resource: '?resource' } as const;
+
+/** The Cedar JSON of a link. */
+function linkJson(link: PolicyLink): cedar.TemplateLink {
+  const values: Record<string, cedar.EntityUid> = {};
+  if (link.principal !== undefined) values[SLOTS.principal] = { type: link.principal.type, id: link.principal.id };
+  if (link.resource !== undefined) values[SLOTS.resource] = { type: link.resource.type, id: link.resource.id };
+  return { templateId: link.templateId, newId: link.id, values };
+}
+
+/** Checks each link: unique id, an existing template, exactly its slots filled, and strict validation of the linked policy. */
+function checkLinks(links: readonly PolicyLink[], schema: string, ids: Map<string, string>, templates: Map<string, string>): PolicyDiagnostic[] {
+  const diagnostics: PolicyDiagnostic[] = [];
+  const at = (link: PolicyLink, message: string): PolicyDiagnostic => ({ file: LINKS_FILE, line: 1, column: 1, policyId: link.id, message });
+  for (const link of links) {
+    if (ids.has(link.id)) {
+      diagnostics.push(at(link, `duplicate policy id "${link.id}" (already used by ${ids.get(link.id)})`));
+      continue;
+    }
+    ids.set(link.id, LINKS_FILE);
+    const template = templates.get(link.templateId);
+    if (template === undefined) {
+      diagnostics.push(at(link, `link "${link.id}": no template "${link.templateId}" in the policy set`));
+      continue;
+    }
+    const json = cedar.templateToJson(template);
+    if (json.type === 'failure') {
+      diagnostics.push(at(link, `link "${link.id}": template "${link.templateId}" does not parse`));
+      continue;
+    }
+    let slotsOk = true;
+    for (const slot of ['principal', 'resource'] as const) {
+      const has = JSON.stringify(json.json[slot]).includes(`"${SLOTS[slot]}"`);
+      if (has && link[slot] === undefined) {
+        diagnostics.push(at(link, `link "${link.id}": template "${link.templateId}" needs a ${slot} (${SLOTS[slot]})`));
+        slotsOk = false;
+      } else if (!has && link[slot] !== undefined) {
+        diagnostics.push(at(link, `link "${link.id}": template "${link.templateId}" has no ${SLOTS[slot]} slot`));
+        slotsOk = false;
+      }
+    }
+    if (!slotsOk) continue;
+    const validation = cedar.validate({
+      schema,
+      policies: { templates: { [link.templateId]: template }, templateLinks: [linkJson(link)] },
+      validationSettings: { mode: 'strict' },
+    });
+    if (validation.type === 'failure') {
+      diagnostics.push(...validation.errors.map((e) => at(link, `link "${link.id}": ${describe(e)}`)));
+      continue;
+    }
+    // A slot filled with an entity of the wrong type makes the linked policy impossible: Cedar warns, Warden refuses.
+    for (const { policyId, error } of [...validation.validationErrors, ...validation.validationWarnings]) {
+      if (policyId === link.id) diagnostics.push(at(link, `link "${link.id}": ${describe(error)}`));
+    }
   }
   return diagnostics;
 }
@@ -153,36 +256,52 @@ export function createPolicyEngine(): PolicyEngine {
   /** Handles this engine already preparsed (an optimisation only: handles are process-wide content digests). */
   const prepared = new Set<string>();
 
-  function check(files: readonly PolicyFile[]): CheckResult {
+  function check(files: readonly PolicyFile[], links: readonly PolicyLink[] = []): CheckResult {
     const ids = new Map<string, string>();
     const policies = new Map<string, string>();
+    const templates = new Map<string, string>();
     const diagnostics: PolicyDiagnostic[] = [];
     for (const file of files) {
       try {
-        diagnostics.push(...checkFile(file, wardenSchema, ids, policies));
+        diagnostics.push(...checkFile(file, wardenSchema, ids, policies, templates));
       } catch (err) {
         diagnostics.push({ file: file.name, line: 1, column: 1, message: `could not check policy file: ${String(err)}` });
       }
     }
-    return diagnostics.length > 0 ? { ok: false, diagnostics } : { ok: true, policies };
+    if (diagnostics.length === 0 && links.length > 0) {
+      try {
+        diagnostics.push(...checkLinks(links, wardenSchema, ids, templates));
+      } catch (err) {
+        diagnostics.push({ file: LINKS_FILE, line: 1, column: 1, message: `could not check template links: ${String(err)}` });
+      }
+    }
+    return diagnostics.length > 0 ? { ok: false, diagnostics } : { ok: true, policies, templates };
   }
 
-  function compile(version: number, files: readonly PolicyFile[]): CompiledPolicySet {
-    const result = check(files);
+  function compile(version: number, files: readonly PolicyFile[], links: readonly PolicyLink[] = []): CompiledPolicySet {
+    const result = check(files, links);
     if (!result.ok) {
       throw new WardenError('WARDEN_POLICY_INVALID', `Policy set has ${result.diagnostics.length} error(s)`, { details: { errors: result.diagnostics } });
     }
     const staticPolicies = Object.fromEntries(result.policies);
-    const handle = `warden-pset-${createHash('sha256').update(JSON.stringify(staticPolicies)).digest('hex')}`;
+    const templates = result.templates ?? new Map<string, string>();
+    const pset: cedar.PolicySet =
+      templates.size === 0 && links.length === 0
+        ? { staticPolicies }
+        : { staticPolicies, templates: Object.fromEntries(templates), templateLinks: links.map(linkJson) };
+    const handle = `warden-pset-${createHash('sha256').update(JSON.stringify(pset.templates === undefined ? staticPolicies : pset)).digest('hex')}`;
+    // A link's id names the template's text, so decisions it determined can be explained.
+    const all = new Map(result.policies);
+    for (const link of links) all.set(link.id, templates.get(link.templateId) ?? '');
     if (!prepared.has(handle)) {
-      const answer = cedar.preparsePolicySet(handle, { staticPolicies });
+      const answer = cedar.preparsePolicySet(handle, pset);
       if (answer.type === 'failure') {
         const errors = answer.errors.map((e) => ({ file: '', line: 1, column: 1, message: describe(e) }));
         throw new WardenError('WARDEN_POLICY_INVALID', 'Policy set could not be prepared', { details: { errors } });
       }
       prepared.add(handle);
     }
-    return Object.freeze({ version, policies: result.policies, handle });
+    return Object.freeze({ version, policies: all, handle, templates, links: links.map((l) => ({ ...l })) });
   }
 
   function evaluate(set: CompiledPolicySet, request: AuthorizationRequest, entities: readonly CedarEntity[]): Evaluation {

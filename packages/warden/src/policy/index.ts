@@ -6,6 +6,7 @@
  */
 export { wardenSchema } from './schema.js';
 export {
+  LINKS_FILE,
   createPolicyEngine,
   type AuthorizationRequest,
   type CedarEntity,
@@ -16,6 +17,7 @@ export {
   type PolicyDiagnostic,
   type PolicyEngine,
   type PolicyFile,
+  type PolicyLink,
 } from './engine.js';
 export { AGENT_TYPE, ROLE_TYPE, agentEntity, agentEntityProvider, type EntityProvider, type EntitySlice } from './entities.js';
 export { createDecisionCache, decisionCacheKey, type DecisionCache, type DecisionCacheKeyInput } from './decision-cache.js';
@@ -29,6 +31,8 @@ export {
 } from './authorizer.js';
 export {
   createPolicyStore,
+  type ApplyResult,
+  type PolicyLinkInput,
   type PolicyChangeOptions,
   type PolicyStore,
   type PolicyStoreOptions,

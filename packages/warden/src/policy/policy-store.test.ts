@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WardenError } from '../errors/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
-import type { CompiledPolicySet, PolicyDiagnostic, PolicyEngine, PolicyFile } from './engine.js';
+import { createPolicyEngine, type CompiledPolicySet, type PolicyDiagnostic, type PolicyEngine, type PolicyFile } from './engine.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
 
 /**
@@ -162,5 +162,69 @@ describe.each(storeBackends)('policy store on $name', (backend) => {
     expect((await store.history()).map((h) => h.version)).toEqual([6, 5, 4, 3, 2, 1]);
     const applied = (await auditActions()).filter((e) => e.action === 'policy.apply' && e.status === 'success');
     expect(new Set(applied.map((e) => e.details?.version)).size).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe.each(storeBackends)('policy store template links on $name', (backend) => {
+  let opened: OpenedTestStore;
+  let audit: TestAuditLog;
+  let store: PolicyStore;
+  const engine = createPolicyEngine();
+  const template = '@id("crm")\npermit(principal == ?principal, action == Warden::Action::"mcp:call_tool", resource in ?resource);';
+  const base = { name: 'base.cedar', text: '@id("base")\nforbid(principal, action, resource) when { context.riskScore > 90 };' };
+  const bot = { type: 'Warden::Agent', id: 'billing-bot' };
+  const crm = { type: 'Warden::Server', id: 'crm' };
+
+  beforeEach(async () => {
+    opened = await backend.openMigrated();
+    audit = await openTestAuditLog(opened.store);
+    store = createPolicyStore({ db: opened.store.db, engine, audit: audit.log });
+  });
+  afterEach(async () => {
+    await audit.log.close();
+    await opened.cleanup();
+  });
+
+  const actions = async () => (await audit.log.entries(0, 100)).map((e) => JSON.parse(e.body!) as { action: string; details?: Record<string, unknown> });
+
+  it('links, refuses bad links without changing anything, unlinks, rolls back and keeps links across apply', async () => {
+    await expect(store.link({ templateId: 'crm', principal: bot, resource: crm }, admin)).rejects.toMatchObject({ code: 'WARDEN_POLICY_INVALID' });
+    await store.apply([base, { name: 't.cedar', text: template }], admin);
+    expect(await store.link({ templateId: 'crm', principal: bot, resource: crm, id: 'bot-crm' }, admin)).toEqual({ version: 2, id: 'bot-crm' });
+    expect(store.active()?.links).toEqual([{ id: 'bot-crm', templateId: 'crm', principal: bot, resource: crm }]);
+    expect((await store.show()).links.map((l) => l.id)).toEqual(['bot-crm']);
+    expect([...(await store.show()).templates.keys()]).toEqual(['crm']);
+
+    const before = (await actions()).length;
+    for (const bad of [
+      { templateId: 'nope', principal: bot, resource: crm },
+      { templateId: 'crm', principal: { type: 'Warden::Key', id: 'k' }, resource: crm },
+      { templateId: 'crm', principal: bot, resource: crm, id: 'bot-crm' },
+    ]) {
+      await expect(store.link(bad, admin)).rejects.toMatchObject({ code: 'WARDEN_POLICY_INVALID' });
+    }
+    expect((await actions()).length).toBe(before);
+    expect(store.active()?.version).toBe(2);
+    expect((await store.history()).length).toBe(2);
+
+    expect(await store.link({ templateId: 'crm', principal: { type: 'Warden::Agent', id: 'ops-bot' }, resource: crm }, admin)).toEqual({ version: 3, id: 'crm.link1' });
+    expect(await store.unlink('bot-crm', admin)).toEqual({ version: 4 });
+    expect(store.active()?.links?.map((l) => l.id)).toEqual(['crm.link1']);
+    await expect(store.unlink('bot-crm', admin)).rejects.toMatchObject({ code: 'WARDEN_NOT_FOUND' });
+
+    await store.rollback(3, admin);
+    expect(store.active()?.links?.map((l) => l.id)).toEqual(['bot-crm', 'crm.link1']);
+
+    // apply keeps the links whose template still exists, and drops (and reports) the others.
+    expect(await store.apply([base, { name: 't2.cedar', text: template }], admin)).toEqual({ version: 5 });
+    expect(store.active()?.links?.map((l) => l.id)).toEqual(['bot-crm', 'crm.link1']);
+    expect(await store.apply([base], admin)).toEqual({ version: 6, droppedLinks: ['bot-crm', 'crm.link1'] });
+    expect(store.active()?.links).toEqual([]);
+    expect((await actions()).map((e) => e.action)).toEqual(['policy.apply', 'policy.link', 'policy.link', 'policy.unlink', 'policy.rollback', 'policy.apply', 'policy.apply']);
+
+    // another node compiles the stored links
+    await store.rollback(2, admin);
+    const other = createPolicyStore({ db: opened.store.db, engine, audit: audit.log });
+    expect((await other.refresh())?.links?.map((l) => l.id)).toEqual(['bot-crm']);
   });
 });

@@ -6,13 +6,16 @@
  * same way. The active set is compiled once per version and kept in memory; `refresh()` re-reads the
  * active version so other nodes pick changes up. Versions are the table's primary key: when another
  * node took the same number first, the apply records a failure entry and retries with the next one.
+ * Template links belong to a version too: `link`/`unlink` store a new version holding the active files
+ * and its links plus (minus) one, checked and audited first like apply; `apply` carries the active
+ * version's links over when their templates still exist and reports the ones it dropped.
  */
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.js';
 import { WardenError } from '../errors/index.js';
 import { auditFirst, type ChangeContext } from '../identity/agents.js';
 import { isUniqueViolation, type Database } from '../store/index.js';
-import type { CompiledPolicySet, PolicyEngine, PolicyFile } from './engine.js';
+import { LINKS_FILE, type CompiledPolicySet, type PolicyEngine, type PolicyFile, type PolicyLink } from './engine.js';
 
 /** At most this many attempts at a fresh version number when other nodes keep taking it. */
 const MAX_APPLY_ATTEMPTS = 5;
@@ -30,6 +33,15 @@ export interface PolicyVersion extends PolicyVersionInfo {
   readonly files: PolicyFile[];
   /** Policy id → Cedar text. */
   readonly policies: ReadonlyMap<string, string>;
+  /** Template id → Cedar text. */
+  readonly templates: ReadonlyMap<string, string>;
+  readonly links: PolicyLink[];
+}
+
+export interface ApplyResult {
+  version: number;
+  /** Links of the previously active version not carried over (their template is gone). */
+  droppedLinks?: string[];
 }
 
 export interface PolicyChangeOptions extends ChangeContext {
@@ -38,7 +50,11 @@ export interface PolicyChangeOptions extends ChangeContext {
 
 export interface PolicyStore {
   /** Checks, audits, stores and activates `files` as the next version. */
-  apply(files: readonly PolicyFile[], options: PolicyChangeOptions): Promise<{ version: number }>;
+  apply(files: readonly PolicyFile[], options: PolicyChangeOptions): Promise<ApplyResult>;
+  /** Stores the active files and links plus `link` as the next version (checked, audited first). */
+  link(link: PolicyLinkInput, options: PolicyChangeOptions): Promise<{ version: number; id: string }>;
+  /** Stores the active files and links minus link `id` as the next version; WARDEN_NOT_FOUND when there is no such link. */
+  unlink(id: string, options: PolicyChangeOptions): Promise<{ version: number }>;
   /** The compiled active set as of the last apply/rollback/refresh on this node. */
   active(): CompiledPolicySet | undefined;
   /** Re-reads the active version from the store (compiling it when new); notifies listeners on change. */
@@ -52,6 +68,9 @@ export interface PolicyStore {
   /** Called with the new active set after it changed; returns the unsubscribe function. */
   onChange(listener: (set: CompiledPolicySet | undefined) => void): () => void;
 }
+
+/** A link to create; without `id`, one is made from the template id. */
+export type PolicyLinkInput = Omit<PolicyLink, 'id'> & { id?: string };
 
 export interface PolicyStoreOptions {
   readonly db: Kysely<Database>;
@@ -94,6 +113,7 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
   };
 
   const readFiles = (json: string): PolicyFile[] => JSON.parse(json) as PolicyFile[];
+  const readLinks = (json: string | null | undefined): PolicyLink[] => (json ? (JSON.parse(json) as PolicyLink[]) : []);
   const activeVersion = async (): Promise<number | undefined> => {
     const row = await db.selectFrom('policy_active').select('version').where('id', '=', 1).executeTakeFirst();
     return row === undefined ? undefined : Number(row.version);
@@ -103,7 +123,7 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
     if (current?.version === version) return current;
     const row = await loadRow(version);
     if (row === undefined) throw notFound(`policy set version ${version}`);
-    return engine.compile(version, readFiles(row.files));
+    return engine.compile(version, readFiles(row.files), readLinks(row.links));
   };
   const activate = (trx: Kysely<Database>, version: number, by: string) =>
     trx
@@ -112,29 +132,52 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
       .onConflict((oc) => oc.column('id').doUpdateSet({ version, updated_at: now(), updated_by: by }))
       .execute();
 
-  const apply = async (files: readonly PolicyFile[], options: PolicyChangeOptions): Promise<{ version: number }> => {
-    const checked = engine.check(files);
-    if (!checked.ok) {
-      throw new WardenError('WARDEN_POLICY_INVALID', `the policy set has ${checked.diagnostics.length} error(s)`, { details: { errors: checked.diagnostics } });
-    }
+  const invalid = (diagnostics: unknown[]) => new WardenError('WARDEN_POLICY_INVALID', `the policy set has ${diagnostics.length} error(s)`, { details: { errors: diagnostics } });
+
+  /** Checks, audits first, then stores and activates `files` + `links` as the next version. */
+  const commit = async (
+    files: readonly PolicyFile[],
+    links: readonly PolicyLink[],
+    options: PolicyChangeOptions,
+    action: string,
+    extra: Record<string, unknown>,
+  ): Promise<{ version: number }> => {
+    const checked = engine.check(files, links);
+    if (!checked.ok) throw invalid(checked.diagnostics);
     const policyIds = [...checked.policies.keys()];
     const fileList = files.map((f) => ({ name: f.name, text: f.text }));
+    const linkList = links.map((l) => ({ ...l }));
     const comment = options.comment ?? null;
     for (let attempt = 1; ; attempt++) {
       const last = await db.selectFrom('policy_sets').select((eb) => eb.fn.max('version').as('max')).executeTakeFirst();
       const version = Number(last?.max ?? 0) + 1;
-      const compiled = engine.compile(version, fileList);
+      const compiled = engine.compile(version, fileList, linkList);
       await auditFirst(audit, options, {
         activityId: 1,
-        action: 'policy.apply',
+        action,
         resource: { type: 'policy_set', id: String(version) },
-        details: { version, files: fileList.map((f) => f.name), policyIds, ...(comment === null ? {} : { comment }) },
+        details: {
+          version,
+          files: fileList.map((f) => f.name),
+          policyIds,
+          ...(linkList.length === 0 ? {} : { links: linkList.map((l) => l.id) }),
+          ...extra,
+          ...(comment === null ? {} : { comment }),
+        },
       });
       try {
         await db.transaction().execute(async (trx) => {
           await trx
             .insertInto('policy_sets')
-            .values({ version, files: JSON.stringify(fileList), policy_ids: JSON.stringify(policyIds), created_at: now(), created_by: options.actor.id, comment })
+            .values({
+              version,
+              files: JSON.stringify(fileList),
+              policy_ids: JSON.stringify(policyIds),
+              links: JSON.stringify(linkList),
+              created_at: now(),
+              created_by: options.actor.id,
+              comment,
+            })
             .execute();
           await activate(trx, version, options.actor.id);
         });
@@ -145,7 +188,7 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
           .append({
             class: 'entity_management',
             activityId: 1,
-            action: 'policy.apply',
+            action,
             actor: options.actor,
             ...(options.source === undefined ? {} : { source: options.source }),
             resource: { type: 'policy_set', id: String(version) },
@@ -159,6 +202,58 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
       setCurrent(compiled);
       return { version };
     }
+  };
+
+  /** The active version's files and links (none before the first apply). */
+  const activeContent = async (): Promise<{ files: PolicyFile[]; links: PolicyLink[] } | undefined> => {
+    const version = await activeVersion();
+    if (version === undefined) return undefined;
+    const row = await loadRow(version);
+    return row === undefined ? undefined : { files: readFiles(row.files), links: readLinks(row.links) };
+  };
+
+  const apply = async (files: readonly PolicyFile[], options: PolicyChangeOptions): Promise<ApplyResult> => {
+    const checked = engine.check(files);
+    if (!checked.ok) throw invalid(checked.diagnostics);
+    const previous = (await activeContent())?.links ?? [];
+    const templates = checked.templates ?? new Map<string, string>();
+    const kept = previous.filter((l) => templates.has(l.templateId));
+    const dropped = previous.filter((l) => !templates.has(l.templateId)).map((l) => l.id);
+    const result = await commit(files, kept, options, 'policy.apply', dropped.length === 0 ? {} : { droppedLinks: dropped });
+    return dropped.length === 0 ? result : { ...result, droppedLinks: dropped };
+  };
+
+  const link = async (input: PolicyLinkInput, options: PolicyChangeOptions): Promise<{ version: number; id: string }> => {
+    const content = await activeContent();
+    if (content === undefined) throw invalid([{ file: LINKS_FILE, line: 1, column: 1, message: 'no policy set has been applied yet, so there is no template to link' }]);
+    const taken = new Set(content.links.map((l) => l.id));
+    let id = input.id;
+    if (id === undefined) {
+      let n = 1;
+      while (taken.has(`${input.templateId}.link${n}`)) n++;
+      id = `${input.templateId}.link${n}`;
+    }
+    const created: PolicyLink = {
+      id,
+      templateId: input.templateId,
+      ...(input.principal === undefined ? {} : { principal: input.principal }),
+      ...(input.resource === undefined ? {} : { resource: input.resource }),
+    };
+    const result = await commit(content.files, [...content.links, created], options, 'policy.link', { link: created });
+    return { ...result, id };
+  };
+
+  const unlink = async (id: string, options: PolicyChangeOptions): Promise<{ version: number }> => {
+    const content = await activeContent();
+    const removed = content?.links.find((l) => l.id === id);
+    if (content === undefined || removed === undefined) throw notFound(`template link "${id}"`);
+    return commit(
+      content.files,
+      content.links.filter((l) => l.id !== id),
+      options,
+      'policy.unlink',
+      { link: removed },
+    );
   };
 
   const rollback = async (version: number, ctx: ChangeContext): Promise<{ version: number }> => {
@@ -178,6 +273,8 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
 
   return {
     apply: (files, options) => serial(() => apply(files, options)),
+    link: (input, options) => serial(() => link(input, options)),
+    unlink: (id, options) => serial(() => unlink(id, options)),
     rollback: (version, ctx) => serial(() => rollback(version, ctx)),
     active: () => current,
     async refresh() {
@@ -206,9 +303,11 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
       const row = await loadRow(wanted);
       if (row === undefined) throw notFound(`policy set version ${wanted}`);
       const files = readFiles(row.files);
+      const links = readLinks(row.links);
       // check, not compile: showing an old version must not prepare it for evaluation.
-      const checked = current?.version === wanted ? undefined : engine.check(files);
-      const policies = current?.version === wanted ? current.policies : checked?.ok ? checked.policies : new Map<string, string>();
+      const checked = engine.check(files);
+      const policies = checked.ok ? checked.policies : new Map<string, string>();
+      const templates = checked.ok ? checked.templates ?? new Map<string, string>() : new Map<string, string>();
       return {
         version: wanted,
         createdAt: Number(row.created_at),
@@ -218,6 +317,8 @@ export function createPolicyStore({ db, engine, audit, now = Date.now }: PolicyS
         active: wanted === active,
         files,
         policies,
+        templates,
+        links,
       };
     },
     onChange(listener) {

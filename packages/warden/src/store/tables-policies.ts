@@ -1,4 +1,4 @@
-/** Row types of the tables for versioned policy sets (migration 0006). */
+/** Row types of the tables for versioned policy sets (migrations 0006, 0007). */
 
 /** One applied policy set; never updated. `files` is JSON `[{name, text}]`, `policy_ids` JSON `string[]`. */
 export interface PolicySetsTable {
@@ -8,6 +8,8 @@ export interface PolicySetsTable {
   created_at: number;
   created_by: string;
   comment: string | null;
+  /** JSON `PolicyLink[]`: the set's template links (migration 0007). */
+  links: string;
 }
 
 /** The single row (id 1) naming the active policy set version. */

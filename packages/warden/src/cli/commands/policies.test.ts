@@ -146,7 +146,7 @@ describe('warden policies (CLI against a listening server)', () => {
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Applied 1 file(s) as policy set version 1.');
     const listed = await run(['list', '--json'], 'auditor-token');
-    expect(JSON.parse(listed.stdout)).toEqual({ version: 1, policies: ['billing-decrypt', 'no-risky'] });
+    expect(JSON.parse(listed.stdout)).toEqual({ version: 1, policies: ['billing-decrypt', 'no-risky'], templates: [], links: [] });
     expect((await run(['show', '1'])).stdout).toContain('--- kms.cedar');
     expect((await run(['history'])).stdout).toMatch(/\*\s+1 .*cli-user\s+2 policies\s+billing keys/);
     expect((await run(['apply', join(home, 'good')], 'auditor-token')).stderr).toContain('(WARDEN_FORBIDDEN)');
@@ -208,5 +208,40 @@ describe('warden policies (CLI against a listening server)', () => {
       expect(result.stderr, argv.join(' ')).toContain('(WARDEN_USAGE)');
     }
     expect((await run(['explain', '--agent', 'a'])).code).toBe(2);
+  });
+  it('links and unlinks a template; explain names the link; bad links exit 2 and change nothing', async () => {
+    const dir = join(home, 'templated');
+    await mkdir(dir);
+    await writeFile(join(dir, 'kms.cedar'), kms);
+    await writeFile(join(dir, 'ledger.cedar'), '@id("ledger-access")\npermit (principal == ?principal, action == Warden::Action::"kms:sign", resource == ?resource);\n');
+    expect((await run(['apply', dir])).code).toBe(0);
+    const linked = await run(['link', 'ledger-access', '--principal', 'Warden::Agent::"billing-bot"', '--resource', 'Warden::Key::"ledger"', '--id', 'bot-ledger']);
+    expect(linked.stdout).toMatch(/Linked ledger-access as bot-ledger: policy set version \d+ is active/);
+    const listed = await run(['list']);
+    expect(listed.stdout).toContain('Templates:\n  ledger-access');
+    expect(listed.stdout).toContain('bot-ledger -> ledger-access principal Warden::Agent::"billing-bot" resource Warden::Key::"ledger"');
+    const explained = await run(['explain', '--agent', 'billing-bot', '--action', 'kms:sign', '--resource', 'Warden::Key::"ledger"', '--json']);
+    const explanation = JSON.parse(explained.stdout) as { policies: string[]; policyTexts: Record<string, string> };
+    expect(explanation.policies).toEqual(['bot-ledger']);
+    expect(explanation.policyTexts['bot-ledger']).toContain('?principal');
+
+    const before = JSON.parse((await run(['history', '--json'])).stdout) as unknown;
+    const wrongType = await run(['link', 'ledger-access', '--principal', 'Warden::Key::"k"', '--resource', 'Warden::Key::"ledger"']);
+    expect(wrongType.code).toBe(2);
+    expect(wrongType.stderr).toContain('(WARDEN_POLICY_INVALID)');
+    expect((await run(['link', 'nope', '--principal', 'Warden::Agent::"billing-bot"'])).stderr).toContain('no template "nope"');
+    expect((await run(['link', 'ledger-access'])).stderr).toContain('(WARDEN_USAGE)');
+    expect((await run(['link', 'ledger-access', '--principal', 'billing-bot'])).stderr).toContain('(WARDEN_USAGE)');
+    expect(JSON.parse((await run(['history', '--json'])).stdout)).toEqual(before);
+
+    // apply keeps the link; unlink removes it
+    expect((await run(['apply', dir])).code).toBe(0);
+    expect(JSON.parse((await run(['list', '--json'])).stdout)).toMatchObject({ links: [{ id: 'bot-ledger' }] });
+    expect((await run(['unlink', 'bot-ledger'])).stdout).toMatch(/Removed link bot-ledger/);
+    expect(JSON.parse((await run(['list', '--json'])).stdout)).toMatchObject({ links: [] });
+    expect((await run(['unlink', 'bot-ledger'])).stderr).toContain('(WARDEN_NOT_FOUND)');
+    // dropping the template reports the dropped link
+    await run(['link', 'ledger-access', '--principal', 'Warden::Agent::"billing-bot"', '--resource', 'Warden::Key::"ledger"']);
+    expect((await run(['apply', join(home, 'good')])).stdout).toContain('Dropped template link(s) whose template is gone: ledger-access.link1');
   });
 });

@@ -5,14 +5,16 @@
  * DIR` applies nothing and prints the recent decisions the set would flip (`/v1/policies/dry-run`); `test FILE` runs
  * a YAML file of cases against a local directory (`--dir`, no server needed) or the server's active
  * set, printing a pass/fail table (exit 1 when a case fails); `explain` shows one decision with the
- * text of the policies that determined it. Every command takes `--json`; bad flags are WARDEN_USAGE.
+ * text of the policies that determined it. `link TEMPLATE_ID --principal REF [--resource REF] [--id ID]`
+ * links a template of the active set (a new version, `/v1/policies/links`) and `unlink LINK_ID` removes
+ * one. Every command takes `--json`; bad flags are WARDEN_USAGE.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import type { Decision } from '../../policy/authorizer.js';
 import type { DryRunReport, Flip } from '../../policy/dry-run.js';
-import { createPolicyEngine, type PolicyDiagnostic, type PolicyFile } from '../../policy/engine.js';
+import { createPolicyEngine, type EntityRef, type PolicyDiagnostic, type PolicyFile, type PolicyLink } from '../../policy/engine.js';
 import { baseTestContext, formatEntityRef, parseEntityRef, parsePolicyTests, readPolicyDir, runPolicyTests, type PolicyTestResult } from '../../policy/policy-tests.js';
 import type { CliContext } from '../context.js';
 import { createClient, withServerOptions, type ServerFlags } from '../http-client.js';
@@ -27,8 +29,10 @@ interface PolicySetJson {
   active: boolean;
   files: PolicyFile[];
   policies: { id: string; text: string }[];
+  templates?: { id: string; text: string }[];
+  links?: PolicyLink[];
 }
-type VersionInfoJson = Omit<PolicySetJson, 'files' | 'policies'>;
+type VersionInfoJson = Omit<PolicySetJson, 'files' | 'policies' | 'templates' | 'links'>;
 type Flags = ServerFlags & { json?: boolean };
 
 const usage = (message: string) => new WardenError('WARDEN_USAGE', message);
@@ -76,12 +80,24 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
     else for (const d of diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
     throw new WardenError('WARDEN_POLICY_INVALID', `the policy set has ${diagnostics.length} error(s)`, { details: { errors: diagnostics } });
   };
-  const compileLocally = (flags: { json?: boolean }, version: number, files: PolicyFile[]) => {
+  const compileLocally = (flags: { json?: boolean }, version: number, files: PolicyFile[], links: PolicyLink[] = []) => {
     const engine = createPolicyEngine();
-    const checked = engine.check(files);
+    const checked = engine.check(files, links);
     if (!checked.ok) reject(flags, checked.diagnostics);
-    return { engine, set: engine.compile(version, files) };
+    return { engine, set: engine.compile(version, files, links) };
   };
+  /** Sends a change; WARDEN_POLICY_INVALID diagnostics print like a local check's. */
+  const sendChange = async <T>(flags: Flags, method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
+    try {
+      return await createClient(flags, ctx).send<T>(method, path, body);
+    } catch (err) {
+      const errors = err instanceof WardenError ? err.details?.errors : undefined;
+      if (Array.isArray(errors) && isWardenPolicyInvalid(err)) reject(flags, errors as PolicyDiagnostic[]);
+      throw err;
+    }
+  };
+  const linkLine = (l: PolicyLink) =>
+    `  ${l.id} -> ${l.templateId}${l.principal ? ` principal ${formatEntityRef(l.principal)}` : ''}${l.resource ? ` resource ${formatEntityRef(l.resource)}` : ''}`;
 
   server(policies.command('apply').description('apply every *.cedar file in DIR as the next policy set version').argument('<dir>', 'directory of .cedar files'))
     .option('--comment <text>', 'why this change is made (kept in the history)')
@@ -104,15 +120,18 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
         return;
       }
       const body = { files, ...(flags.comment === undefined ? {} : { comment: flags.comment }) };
-      let result: { version: number };
+      let result: { version: number; droppedLinks?: string[] };
       try {
-        result = await createClient(flags, ctx).send<{ version: number }>('PUT', '/v1/policies', body);
+        result = await createClient(flags, ctx).send<{ version: number; droppedLinks?: string[] }>('PUT', '/v1/policies', body);
       } catch (err) {
         const errors = err instanceof WardenError ? err.details?.errors : undefined;
         if (Array.isArray(errors)) reject(flags, errors as PolicyDiagnostic[]);
         throw err;
       }
-      printResult(ctx.io, flags.json === true, result, () => [`Applied ${files.length} file(s) as policy set version ${result.version}.`]);
+      printResult(ctx.io, flags.json === true, result, () => [
+        `Applied ${files.length} file(s) as policy set version ${result.version}.`,
+        ...(result.droppedLinks?.length ? [`Dropped template link(s) whose template is gone: ${result.droppedLinks.join(', ')}`] : []),
+      ]);
     });
 
   server(policies.command('list').description('show the active policy set version and its policy ids'))
@@ -127,10 +146,14 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
         return;
       }
       const set = await createClient(flags, ctx).getJson<PolicySetJson>('/v1/policies');
-      const value = { version: set.version, policies: set.policies.map((p) => p.id) };
+      const templates = set.templates ?? [];
+      const links = set.links ?? [];
+      const value = { version: set.version, policies: set.policies.map((p) => p.id), templates: templates.map((t) => t.id), links };
       printResult(ctx.io, flags.json === true, value, () => [
         `Active policy set: version ${set.version} (${set.policies.length} policies, ${set.files.length} files, by ${set.createdBy} at ${time(set.createdAt)})`,
         ...set.policies.map((p) => `  ${p.id}`),
+        ...(templates.length === 0 ? [] : ['Templates:', ...templates.map((t) => `  ${t.id}`)]),
+        ...(links.length === 0 ? [] : ['Links:', ...links.map(linkLine)]),
       ]);
     });
 
@@ -156,6 +179,33 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
     );
   });
 
+  server(policies.command('link').description('link a template of the active policy set (stores a new version)').argument('<template-id>', 'the template id'))
+    .option('--principal <ref>', 'the entity for ?principal, e.g. Warden::Agent::"billing-bot"')
+    .option('--resource <ref>', 'the entity for ?resource, e.g. Warden::Server::"github"')
+    .option('--id <id>', 'the link id (names the link in decisions; default: made from the template id)')
+    .action(async (templateId: string, flags: Flags & { principal?: string; resource?: string; id?: string }) => {
+      const ref = (flag: string, text: string | undefined): EntityRef | undefined => {
+        if (text === undefined) return undefined;
+        const parsed = parseEntityRef(text);
+        if (parsed === undefined) throw usage(`--${flag} must be Type::"id", got "${text}"`);
+        return parsed;
+      };
+      const principal = ref('principal', flags.principal);
+      const resource = ref('resource', flags.resource);
+      if (principal === undefined && resource === undefined) throw usage('give --principal and/or --resource');
+      if (flags.id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(flags.id)) throw usage(`--id must be letters, digits and . _ : @ -, got "${flags.id}"`);
+      const body = { templateId, ...(principal === undefined ? {} : { principal }), ...(resource === undefined ? {} : { resource }), ...(flags.id === undefined ? {} : { id: flags.id }) };
+      const result = await sendChange<{ version: number; id: string }>(flags, 'POST', '/v1/policies/links', body);
+      printResult(ctx.io, flags.json === true, result, () => [`Linked ${templateId} as ${result.id}: policy set version ${result.version} is active.`]);
+    });
+
+  server(policies.command('unlink').description('remove a template link (stores a new version)').argument('<link-id>', 'the link id')).action(
+    async (id: string, flags: Flags) => {
+      const result = await sendChange<{ version: number }>(flags, 'DELETE', `/v1/policies/links/${encodeURIComponent(id)}`);
+      printResult(ctx.io, flags.json === true, result, () => [`Removed link ${id}: policy set version ${result.version} is active.`]);
+    },
+  );
+
   server(policies.command('rollback').description('re-activate an earlier policy set version').argument('<version>', 'version number')).action(
     async (version: string, flags: Flags) => {
       const result = await createClient(flags, ctx).send<{ version: number }>('POST', '/v1/policies/rollback', { version: parseVersion(version) });
@@ -178,7 +228,7 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
           ? compileLocally(flags, 0, await readPolicyDir(flags.dir))
           : await (async () => {
               const active = await createClient(flags, ctx).getJson<PolicySetJson>('/v1/policies');
-              return compileLocally(flags, active.version, active.files);
+              return compileLocally(flags, active.version, active.files, active.links ?? []);
             })();
       const results = runPolicyTests(engine, set, cases);
       const failed = results.filter((r) => !r.pass).length;
@@ -216,6 +266,11 @@ export function policiesCommand(program: Command, ctx: CliContext): void {
       if (decision.policySetVersion > 0 && decision.policies.length > 0) {
         const set = await client.getJson<PolicySetJson>(`/v1/policies?version=${decision.policySetVersion}`);
         for (const p of set.policies) if (decision.policies.includes(p.id)) texts[p.id] = p.text;
+        // A link determined it: show its template's text.
+        for (const l of set.links ?? []) {
+          const template = set.templates?.find((t) => t.id === l.templateId);
+          if (decision.policies.includes(l.id) && template !== undefined) texts[l.id] = template.text;
+        }
       }
       printResult(ctx.io, flags.json === true, { ...decision, policyTexts: texts }, () => [
         `Decision: ${decision.decision.toUpperCase()} (decision ${decision.decisionId}, policy set version ${decision.policySetVersion})`,
