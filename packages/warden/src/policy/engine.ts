@@ -4,11 +4,15 @@
  * file, line and column (parse errors, strict-validation errors, duplicate or unsupported policies);
  * `compile` preparses the set inside the WASM module under a content-derived handle; `evaluate` is a
  * single Cedar call that fails closed — any evaluation error, malformed request or unknown set denies,
- * because Cedar skips an erroring `forbid`, which could otherwise turn a deny into an allow.
+ * because Cedar skips an erroring `forbid`, which could otherwise turn a deny into an allow. Compiled sets
+ * are indexed by policy scope (`policy-index.ts`): each request is evaluated against a preparsed subset
+ * holding only the policies whose scope can match it (cached per engine), which decides exactly as the
+ * full set since a policy whose scope does not match never evaluates its condition.
  */
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { WardenError } from '../errors/index.js';
+import { applicable, indexPolicySet, schemaActionGroups, subsetPolicySet, type PolicyIndex } from './policy-index.js';
 import { wardenSchema } from './schema.js';
 
 export interface PolicyFile {
@@ -240,6 +244,15 @@ function checkLinks(links: readonly PolicyLink[], schema: string, ids: Map<strin
   return diagnostics;
 }
 
+/** Preparsed subsets kept per engine; their WASM names are reused on eviction, so memory stays bounded. */
+const SUBSET_CACHE = 512;
+/** How many first-seen large subset keys are remembered. */
+const SEEN_ONCE = 4096;
+/** Parsing a policy costs about this many policy evaluations. */
+const PARSE_COST = 32;
+/** Engines created in this process (WASM names are process-wide). */
+let engines = 0;
+
 function failClosed(errors: string[], policies: string[] = []): Evaluation {
   return { decision: 'deny', policies, errors };
 }
@@ -255,6 +268,49 @@ export function createPolicyEngine(): PolicyEngine {
   if (schemaReady.type === 'failure') throw new Error(`Warden schema does not parse: ${schemaReady.errors.map(describe).join('; ')}`);
   /** Handles this engine already preparsed (an optimisation only: handles are process-wide content digests). */
   const prepared = new Set<string>();
+  /** Scope indexes of the sets this engine compiled (sets from elsewhere are evaluated whole). */
+  const indexes = new WeakMap<CompiledPolicySet, PolicyIndex>();
+  const actionGroups = schemaActionGroups(wardenSchema);
+  const engineTag = String(++engines);
+  /** Subset key -> WASM name, in LRU order. */
+  const subsets = new Map<string, string>();
+  let nextSlot = 0;
+  /** Keys of large subsets seen once and not preparsed yet, oldest first. */
+  const seenOnce = new Set<string>();
+
+  /** The preparsed handle to evaluate `request` with: a subset of `set` holding every policy that can apply. */
+  function handleFor(set: CompiledPolicySet, request: AuthorizationRequest, entities: readonly CedarEntity[]): string {
+    const index = indexes.get(set);
+    if (index === undefined || actionGroups === undefined) return set.handle;
+    const positions = applicable(index, request, entities, actionGroups);
+    if (positions === undefined || positions.length === index.entries.length) return set.handle;
+    const key = `${set.handle}|${positions.join(',')}`;
+    const known = subsets.get(key);
+    if (known !== undefined) {
+      subsets.delete(key);
+      subsets.set(key, known);
+      return known;
+    }
+    // Parsing a policy costs ~50x evaluating one, so a large subset seen for the first time is evaluated
+    // through the full set (the pre-index cost); it is preparsed when its key comes back.
+    if (positions.length * PARSE_COST > index.entries.length && !seenOnce.delete(key)) {
+      if (seenOnce.size >= SEEN_ONCE) seenOnce.delete(seenOnce.values().next().value as string);
+      seenOnce.add(key);
+      return set.handle;
+    }
+    let name: string;
+    if (subsets.size >= SUBSET_CACHE) {
+      const [oldest, oldName] = subsets.entries().next().value as [string, string];
+      subsets.delete(oldest);
+      name = oldName;
+    } else {
+      name = `warden-subset-${engineTag}-${nextSlot++}`;
+    }
+    const answer = cedar.preparsePolicySet(name, subsetPolicySet(index, positions));
+    if (answer.type === 'failure') return set.handle;
+    subsets.set(key, name);
+    return name;
+  }
 
   function check(files: readonly PolicyFile[], links: readonly PolicyLink[] = []): CheckResult {
     const ids = new Map<string, string>();
@@ -301,19 +357,23 @@ export function createPolicyEngine(): PolicyEngine {
       }
       prepared.add(handle);
     }
-    return Object.freeze({ version, policies: all, handle, templates, links: links.map((l) => ({ ...l })) });
+    const compiled: CompiledPolicySet = Object.freeze({ version, policies: all, handle, templates, links: links.map((l) => ({ ...l })) });
+    const index = indexPolicySet(result.policies, templates, links);
+    if (index !== undefined) indexes.set(compiled, index);
+    return compiled;
   }
 
   function evaluate(set: CompiledPolicySet, request: AuthorizationRequest, entities: readonly CedarEntity[]): Evaluation {
     let answer: cedar.AuthorizationAnswer;
     try {
+      const handle = handleFor(set, request, entities);
       answer = cedar.statefulIsAuthorized({
         principal: request.principal,
         action: request.action,
         resource: request.resource,
         context: request.context as cedar.Context,
         preparsedSchemaName: schemaName,
-        preparsedPolicySetId: set.handle,
+        preparsedPolicySetId: handle,
         validateRequest: true,
         entities: entities as cedar.EntityJson[],
       });
@@ -324,7 +384,9 @@ export function createPolicyEngine(): PolicyEngine {
     const { decision, diagnostics } = answer.response;
     if (diagnostics.errors.length > 0) {
       const errored = [...new Set(diagnostics.errors.map((e) => e.policyId))].sort();
-      return failClosed(diagnostics.errors.map((e) => `${e.policyId}: ${describe(e.error)}`), errored);
+      // Sorted by policy id: Cedar reports errors in an order that depends on the set's internal layout.
+      const errors = [...diagnostics.errors].sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : 0));
+      return failClosed(errors.map((e) => `${e.policyId}: ${describe(e.error)}`), errored);
     }
     return { decision, policies: [...diagnostics.reason].sort(), errors: [] };
   }
