@@ -56,6 +56,16 @@ export const errorCatalog = {
   WARDEN_POLICY_INVALID: { status: 400, title: 'Policy set is invalid', exitCode: 2 },
   WARDEN_POLICY_TEST_FAILED: { status: 422, title: 'Policy test cases failed', exitCode: 1 },
 
+  // Key management
+  WARDEN_KMS_DECRYPT_FAILED: { status: 400, title: 'Decryption failed', exitCode: 2 },
+  WARDEN_KMS_KEY_DISABLED: { status: 409, title: 'Key is disabled', exitCode: 1 },
+  WARDEN_KMS_KEY_PENDING_DESTRUCTION: { status: 409, title: 'Key is scheduled for destruction', exitCode: 1 },
+  WARDEN_KMS_KEY_DESTROYED: { status: 410, title: 'Key has been destroyed', exitCode: 1 },
+  WARDEN_KMS_VERSION_DISABLED: { status: 409, title: 'Key version is disabled', exitCode: 1 },
+  WARDEN_KMS_UNSUPPORTED_OPERATION: { status: 400, title: 'Operation not supported by this key', exitCode: 2 },
+  WARDEN_KMS_IMPORT_INVALID: { status: 400, title: 'Imported key material is invalid', exitCode: 2 },
+  WARDEN_KMS_HSM_UNAVAILABLE: { status: 503, title: 'HSM is unavailable for this key', exitCode: 1 },
+
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;

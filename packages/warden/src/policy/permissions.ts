@@ -38,7 +38,7 @@ export interface PermissionsOfOptions {
   actions?: Readonly<Record<string, readonly string[]>>;
 }
 
-const KMS = ['kms:encrypt', 'kms:decrypt', 'kms:generate_data_key', 'kms:rewrap', 'kms:sign', 'kms:verify', 'kms:hmac'];
+const KMS = ['kms:encrypt', 'kms:decrypt', 'kms:generate_data_key', 'kms:generate_data_key_plaintext', 'kms:rewrap', 'kms:sign', 'kms:verify', 'kms:hmac', 'kms:hmac_verify'];
 /** Agent actions by resource type, as the Warden schema declares them. */
 export const agentActionsByResourceType: Readonly<Record<string, readonly string[]>> = Object.freeze({
   'Warden::Server': ['mcp:list_tools'],

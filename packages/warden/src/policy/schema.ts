@@ -9,7 +9,9 @@
  * sets of `{ key, value }` string pairs for the same reason (`context.encryptionContext.contains({ key:
  * "tenant", value: "acme" })`). Every action shares one context type, so a blanket `forbid ... when {
  * context.riskScore > 80 }` validates; admin requests pass riskScore 0 and empty findings. `sourceIp` is an `ipaddr` (pass the address as a plain string; the
- * schema makes Cedar parse it).
+ * schema makes Cedar parse it). Keys are used by agents and by admins (`warden keys encrypt`), both
+ * decided by the operator's policies; `kms:generate_data_key_plaintext` (a data key returned in clear)
+ * and `kms:hmac_verify` are separate actions so each can be granted or denied on its own.
  */
 
 /** Cedar schema text (human-readable format), namespace `Warden`. */
@@ -56,8 +58,9 @@ export const wardenSchema = `namespace Warden {
 
   action "mcp:list_tools" appliesTo { principal: [Agent], resource: [Server, Tool], context: RequestContext };
   action "mcp:call_tool" appliesTo { principal: [Agent], resource: [Tool], context: RequestContext };
-  action "kms:encrypt", "kms:decrypt", "kms:generate_data_key", "kms:rewrap", "kms:sign", "kms:verify", "kms:hmac"
-    appliesTo { principal: [Agent], resource: [Key], context: RequestContext };
+  action "kms:encrypt", "kms:decrypt", "kms:generate_data_key", "kms:generate_data_key_plaintext", "kms:rewrap",
+    "kms:sign", "kms:verify", "kms:hmac", "kms:hmac_verify"
+    appliesTo { principal: [Agent, Admin], resource: [Key], context: RequestContext };
   action "http:request" appliesTo { principal: [Agent], resource: [Route], context: RequestContext };
   action "admin:read", "admin:write" appliesTo {
     principal: [Admin],

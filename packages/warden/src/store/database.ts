@@ -7,6 +7,7 @@
 import type { AdminTables } from './tables-admins.js';
 import type { AgentTables } from './tables-agents.js';
 import type { PolicyTables } from './tables-policies.js';
+import type { KmsTables } from './tables-kms.js';
 import type { TokenTables } from './tables-tokens.js';
 
 /** One barrier key version, wrapped (encrypted) by the root key. */
@@ -62,7 +63,7 @@ export interface SystemKeysTable {
 }
 
 /** Every table, by name: the core tables here, the identity tables in tables-*.ts. */
-export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables {
+export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables {
   barrier_keys: BarrierKeysTable;
   secrets: SecretsTable;
   audit_entries: AuditEntriesTable;

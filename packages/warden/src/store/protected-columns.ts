@@ -19,4 +19,5 @@ export const protectedColumns: readonly ProtectedColumn[] = Object.freeze([
   Object.freeze({ table: 'system_keys', key: 'name', column: 'value' }),
   Object.freeze({ table: 'token_signing_keys', key: 'kid', column: 'private_key' }),
   Object.freeze({ table: 'admins', key: 'username', column: 'totp_secret' }),
+  Object.freeze({ table: 'kms_key_versions', key: 'id', column: 'material' }),
 ]);

@@ -11,6 +11,7 @@ import { migration0004Tokens } from './0004-tokens.js';
 import { migration0005Admins } from './0005-admins.js';
 import { migration0006Policies } from './0006-policies.js';
 import { migration0007PolicyLinks } from './0007-policy-links.js';
+import { migration0008Kms } from './0008-kms.js';
 import { columnTypes, type StoreKind } from './column-types.js';
 
 export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
@@ -27,6 +28,7 @@ export function createMigrationProvider(kind: StoreKind): MigrationProvider {
         '0005-admins': migration0005Admins(types, kind),
         '0006-policies': migration0006Policies(types, kind),
         '0007-policy-links': migration0007PolicyLinks(types, kind),
+        '0008-kms': migration0008Kms(types, kind),
       });
     },
   };
