@@ -144,9 +144,12 @@ describe('policy routes', () => {
     const allowed = await ask('eu');
     expect(allowed.statusCode).toBe(200);
     expect(allowed.json()).toMatchObject({ decision: 'allow', policies: ['billing-decrypt'], errors: [], policySetVersion: 1 });
-    const denied = (await ask('us')).json<{ decision: string; decisionId: string }>();
+    const deniedResponse = await ask('us');
+    const denied = deniedResponse.json<{ decision: string; decisionId: string }>();
     expect(denied.decision).toBe('deny');
     const entries = await audit.log.entries(0, 100);
+    // The receipt names the decision's own audit entry.
+    expect(Number(deniedResponse.headers['warden-audit-index'])).toBe(entries[entries.length - 1]!.index);
     const last = JSON.parse(entries[entries.length - 1]!.body!) as { action: string; actor: unknown; decision: { id: string } };
     expect(last).toMatchObject({ action: 'kms:decrypt', actor: { type: 'admin', id: 'admin-user' }, decision: { id: denied.decisionId } });
 

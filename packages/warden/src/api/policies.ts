@@ -190,7 +190,7 @@ export function policyRoutes({ store, authorizer, requireAdmin }: PolicyRoutesOp
     app.post(
       '/v1/authorize',
       { onRequest: write, schema: { body: authorizeSchema, response: { 200: decisionSchema } } },
-      async (request) => {
+      async (request, reply) => {
         const { principal, action, resource, context, entities } = request.body;
         const decision = await authorizer.authorize(
           { principal, action, resource, context },
@@ -199,6 +199,7 @@ export function policyRoutes({ store, authorizer, requireAdmin }: PolicyRoutesOp
             ...caller(request),
           },
         );
+        if (decision.auditIndex !== undefined) setAuditReceipt(reply, decision.auditIndex);
         return {
           decision: decision.decision,
           decisionId: decision.decisionId,

@@ -8,6 +8,7 @@ import { adminsCommand } from './commands/admins.js';
 import { agentsCommand } from './commands/agents.js';
 import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
+import { keysCommand } from './commands/keys.js';
 import { loginCommands } from './commands/login.js';
 import { operatorCommand } from './commands/operator.js';
 import { policiesCommand } from './commands/policies.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   loginCommands(program, ctx);
   adminsCommand(program, ctx);
   policiesCommand(program, ctx);
+  keysCommand(program, ctx);
   return program;
 }
 

@@ -50,7 +50,7 @@ export const errorCatalog = {
   WARDEN_UNAUTHENTICATED: { status: 401, title: 'Authentication required', exitCode: 1 },
   WARDEN_LOGIN_FAILED: { status: 401, title: 'Login failed', exitCode: 1 },
   WARDEN_LOGIN_THROTTLED: { status: 429, title: 'Too many failed logins', exitCode: 1 },
-  WARDEN_CONFLICT: { status: 409, title: 'Already exists', exitCode: 2 },
+  WARDEN_CONFLICT: { status: 409, title: 'Conflict with the current state', exitCode: 2 },
 
   // Policy
   WARDEN_POLICY_INVALID: { status: 400, title: 'Policy set is invalid', exitCode: 2 },
@@ -65,6 +65,7 @@ export const errorCatalog = {
   WARDEN_KMS_UNSUPPORTED_OPERATION: { status: 400, title: 'Operation not supported by this key', exitCode: 2 },
   WARDEN_KMS_IMPORT_INVALID: { status: 400, title: 'Imported key material is invalid', exitCode: 2 },
   WARDEN_KMS_HSM_UNAVAILABLE: { status: 503, title: 'HSM is unavailable for this key', exitCode: 1 },
+  WARDEN_KMS_SIGNATURE_INVALID: { status: 400, title: 'Signature or MAC does not verify', exitCode: 1 },
 
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },

@@ -76,8 +76,8 @@ export function formatCiphertext({ keyId, version, iv, sealed }: CiphertextParts
 export function parseCiphertext(text: string): CiphertextParts {
   const match = PREFIX.exec(text);
   if (!match) throw decryptFailed();
-  const body = Buffer.from(match[2]!, 'base64url');
-  if (body.length < HEADER_BYTES + IV_BYTES + TAG_BYTES || body[0] !== FORMAT || body[1] !== ALG_AES_256_GCM) throw decryptFailed();
+  const body = canonicalBase64url(match[2]!);
+  if (!body || body.length < HEADER_BYTES + IV_BYTES + TAG_BYTES || body[0] !== FORMAT || body[1] !== ALG_AES_256_GCM) throw decryptFailed();
   return {
     version: Number(match[1]),
     keyId: body.subarray(2, HEADER_BYTES),
@@ -94,5 +94,12 @@ export function formatTagged(version: number, bytes: Buffer): string {
 /** Parses a signature or MAC string; undefined when malformed. */
 export function parseTagged(text: string): { version: number; bytes: Buffer } | undefined {
   const match = PREFIX.exec(text);
-  return match ? { version: Number(match[1]), bytes: Buffer.from(match[2]!, 'base64url') } : undefined;
+  const bytes = match && canonicalBase64url(match[2]!);
+  return bytes ? { version: Number(match[1]), bytes } : undefined;
+}
+
+/** The bytes of `text` only if `text` is their one canonical unpadded base64url form (so one value has one spelling). */
+function canonicalBase64url(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
 }

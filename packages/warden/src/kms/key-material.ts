@@ -21,7 +21,7 @@ import {
   verify as verifyWith,
   type KeyObject,
 } from 'node:crypto';
-import { WardenError } from '../errors/index.js';
+import { WardenError, isWardenError } from '../errors/index.js';
 import { TAG_BYTES, decryptFailed } from './ciphertext.js';
 import type { HsmKeyStore } from './hsm-keys.js';
 import type { KeyType } from './types.js';
@@ -145,7 +145,9 @@ export function hsmCrypto(type: KeyType, store: HsmKeyStore, label: string, publ
       if (type !== 'aes256-gcm') wrongType(type, 'decrypt');
       try {
         return store.decrypt(label, iv, sealed, aad);
-      } catch {
+      } catch (err) {
+        // A lost HSM is an outage, not a bad ciphertext; everything else stays generic.
+        if (isWardenError(err, 'WARDEN_SEAL_HSM_UNAVAILABLE')) throw err;
         throw decryptFailed();
       }
     },

@@ -258,16 +258,29 @@ export function createKeyring(options: KeyringOptions): Keyring {
   }
 
   /** Audits, then applies `change` to the key's row in a transaction; refreshes caches. */
-  async function change(name: string, ctx: ChangeContext, action: string, details_: Record<string, string | number | null>, apply: (key: Key, trx: Transaction<Database>) => Promise<void>): Promise<KeyDetails> {
+  /**
+   * Reads the key, runs `check` (refusals happen before anything is recorded), audits, then applies the
+   * change in a transaction and refreshes caches.
+   */
+  async function change(
+    name: string,
+    ctx: ChangeContext,
+    action: string,
+    details_: Record<string, string | number | null>,
+    check: (key: Key) => void,
+    apply: (key: Key, trx: Transaction<Database>) => Promise<void>,
+  ): Promise<KeyDetails> {
     const key = toKey(await row(name));
+    check(key);
     await auditFirst(audit, ctx, { activityId: 3, action, resource: { type: 'key', id: name }, details: { keyId: key.id, ...details_ } });
     await db.transaction().execute((trx) => apply(key, trx));
     drop(name);
     return details(name);
   }
 
-  function assertMutable(key: Key): void {
-    if (key.state === 'destroyed') throw keyStateError(key)!;
+  /** Destroyed keys cannot change; keys pending destruction get no new material either. */
+  function assertMutable(key: Key, newMaterial = false): void {
+    if (key.state === 'destroyed' || (newMaterial && key.state === 'pending_destruction')) throw keyStateError(key)!;
   }
 
   interface CacheEntry {
@@ -322,6 +335,11 @@ export function createKeyring(options: KeyringOptions): Keyring {
     cryptos.clear();
   }
 
+  /** Only enabled and disabled keys can be switched between the two. */
+  const switchable = (key: Key): void => {
+    if (key.state !== 'enabled' && key.state !== 'disabled') throw keyStateError(key)!;
+  };
+
   const keyring: Keyring = {
     async create(input, ctx) {
       if (!keyNamePattern.test(input.name)) throw new WardenError('WARDEN_VALIDATION_FAILED', 'invalid key name', { details: { name: input.name } });
@@ -374,13 +392,16 @@ export function createKeyring(options: KeyringOptions): Keyring {
     },
     get: (name) => details(name),
     update(name, update, ctx) {
-      return change(name, ctx, 'kms.key.update', { fields: Object.keys(update).sort().join(',') }, async (key, trx) => {
+      const minimums = (key: Key) => ({ decryption: update.minDecryptionVersion ?? key.minDecryptionVersion, encryption: update.minEncryptionVersion ?? key.minEncryptionVersion });
+      const check = (key: Key) => {
         assertMutable(key);
-        const minDecryption = update.minDecryptionVersion ?? key.minDecryptionVersion;
-        const minEncryption = update.minEncryptionVersion ?? key.minEncryptionVersion;
-        if (minDecryption > key.latestVersion || minEncryption > key.latestVersion) {
+        const { decryption, encryption } = minimums(key);
+        if (decryption > key.latestVersion || encryption > key.latestVersion) {
           throw new WardenError('WARDEN_VALIDATION_FAILED', `minimum versions cannot exceed the latest version (${key.latestVersion})`);
         }
+      };
+      return change(name, ctx, 'kms.key.update', { fields: Object.keys(update).sort().join(',') }, check, async (key, trx) => {
+        const { decryption: minDecryption, encryption: minEncryption } = minimums(key);
         const rotation = update.rotationPeriodMs === undefined ? key.rotationPeriodMs : update.rotationPeriodMs;
         await trx
           .updateTable('kms_keys')
@@ -397,26 +418,22 @@ export function createKeyring(options: KeyringOptions): Keyring {
       });
     },
     rotate(name, ctx) {
-      return change(name, ctx, 'kms.key.rotate', {}, async (key, trx) => {
-        assertMutable(key);
+      return change(name, ctx, 'kms.key.rotate', {}, (key) => assertMutable(key, true), async (key, trx) => {
         if (!(await addVersion(trx, key, 'generated'))) throw conflict(`key ${name} was rotated concurrently; retry`);
       });
     },
     disable(name, ctx) {
-      return change(name, ctx, 'kms.key.disable', {}, async (key, trx) => {
-        if (key.state !== 'enabled' && key.state !== 'disabled') throw keyStateError(key)!;
+      return change(name, ctx, 'kms.key.disable', {}, switchable, async (key, trx) => {
         await trx.updateTable('kms_keys').set({ state: 'disabled', updated_at: now() }).where('id', '=', key.id).execute();
       });
     },
     enable(name, ctx) {
-      return change(name, ctx, 'kms.key.enable', {}, async (key, trx) => {
-        if (key.state !== 'enabled' && key.state !== 'disabled') throw keyStateError(key)!;
+      return change(name, ctx, 'kms.key.enable', {}, switchable, async (key, trx) => {
         await trx.updateTable('kms_keys').set({ state: 'enabled', updated_at: now() }).where('id', '=', key.id).execute();
       });
     },
     setVersionState(name, version, state, ctx) {
-      return change(name, ctx, state === 'disabled' ? 'kms.version.disable' : 'kms.version.enable', { version }, async (key, trx) => {
-        assertMutable(key);
+      return change(name, ctx, state === 'disabled' ? 'kms.version.disable' : 'kms.version.enable', { version }, (key) => assertMutable(key), async (key, trx) => {
         const result = await trx
           .updateTable('kms_key_versions')
           .set({ state })
@@ -433,14 +450,18 @@ export function createKeyring(options: KeyringOptions): Keyring {
         throw new WardenError('WARDEN_VALIDATION_FAILED', `the destruction window is ${MIN_DESTRUCTION_DAYS} to ${MAX_DESTRUCTION_DAYS} days`);
       }
       const destroyAt = now() + days * DAY;
-      return change(name, ctx, 'kms.key.schedule_destruction', { days, destroyAt }, async (key, trx) => {
+      const check = (key: Key) => {
         if (key.state === 'pending_destruction' || key.state === 'destroyed') throw keyStateError(key)!;
+      };
+      return change(name, ctx, 'kms.key.schedule_destruction', { days, destroyAt }, check, async (key, trx) => {
         await trx.updateTable('kms_keys').set({ state: 'pending_destruction', destroy_at: destroyAt, updated_at: now() }).where('id', '=', key.id).execute();
       });
     },
     cancelDestruction(name, ctx) {
-      return change(name, ctx, 'kms.key.cancel_destruction', {}, async (key, trx) => {
+      const check = (key: Key) => {
         if (key.state !== 'pending_destruction') throw conflict(`key ${name} is not scheduled for destruction`, { name, state: key.state });
+      };
+      return change(name, ctx, 'kms.key.cancel_destruction', {}, check, async (key, trx) => {
         // A cancelled key comes back disabled: an admin re-enables it deliberately.
         await trx.updateTable('kms_keys').set({ state: 'disabled', destroy_at: null, updated_at: now() }).where('id', '=', key.id).execute();
       });
@@ -459,7 +480,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
     },
     async import(name, wrapped, ctx) {
       const key = toKey(await row(name));
-      assertMutable(key);
+      assertMutable(key, true);
       if (key.protection === 'hsm') throw new WardenError('WARDEN_KMS_UNSUPPORTED_OPERATION', 'material cannot be imported into an HSM-protected key');
       const { privateKeyDer } = await wrappingKeyPair();
       const unwrapped = unwrapKeyMaterial(privateKeyDer, wrapped);
@@ -470,7 +491,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
         unwrapped.fill(0);
       }
       try {
-        return await change(name, ctx, 'kms.key.import', { version: key.latestVersion + 1 }, async (current, trx) => {
+        return await change(name, ctx, 'kms.key.import', { version: key.latestVersion + 1 }, (current) => assertMutable(current, true), async (current, trx) => {
           if (!(await addVersion(trx, current, 'imported', material))) throw conflict(`key ${name} was rotated concurrently; retry`);
         });
       } finally {
@@ -502,7 +523,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
       for (const { name } of due) {
         const outcome = await lockedTransaction(async (q) => {
           const key = toKey(await row(name, q));
-          if (key.state !== 'pending_destruction' || key.destroyAt === null || key.destroyAt > at) return false;
+          if (key.state !== 'pending_destruction' || key.destroyAt === null || key.destroyAt > at) return undefined;
           // The erasure is recorded before it happens; an unrecordable destruction does not happen.
           await audit.append(schedulerEvent('kms.key.destroy', key, { versions: key.latestVersion }));
           const labels = await atomically(q, async (t) => {
@@ -517,11 +538,11 @@ export function createKeyring(options: KeyringOptions): Keyring {
             await t.updateTable('kms_key_versions').set({ material: null, state: 'destroyed' }).where('key_id', '=', key.id).execute();
             return hsmObjects;
           });
-          if (labels === undefined) return false;
-          for (const { hsm_label } of labels) if (hsm_label) hsm?.destroy(hsm_label);
-          return true;
+          return labels;
         });
         if (outcome.locked && outcome.value) {
+          // HSM objects go only once the erasure is committed (a failed commit leaves the key cancellable).
+          for (const { hsm_label } of outcome.value) if (hsm_label) hsm?.destroy(hsm_label);
           destroyed.push(name);
           drop(name);
         }

@@ -1,4 +1,5 @@
-import { createHash, createPublicKey, verify as verifyWith, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash, createPublicKey, verify as verifyWith, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryBody } from '../audit/index.js';
 import { openBarrier, type Barrier } from '../barrier/index.js';
@@ -10,6 +11,7 @@ import { createBarrierKeyringRepository, openStore, type Store } from '../store/
 import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
 import { wrapKeyMaterial } from './byok.js';
+import { ciphertextAad, parseCiphertext } from './ciphertext.js';
 import { keyEntityProvider } from './key-entities.js';
 import { createKeyring, type Keyring } from './keyring.js';
 import { generateMaterial } from './key-material.js';
@@ -288,9 +290,7 @@ describe.each(storeBackends)('KMS on $name', (backend) => {
     const { ciphertext } = value((await ops.encrypt(app, 'byok', [{ plaintext: Buffer.from('mine'), context: { a: 'b' } }])).results[0]);
     expect(ciphertext.startsWith('warden:v2:')).toBe(true);
     // A third party holding the material can open it with plain AES-GCM (the format is documented).
-    const { parseCiphertext, ciphertextAad } = await import('./ciphertext.js');
     const parts = parseCiphertext(ciphertext);
-    const { createDecipheriv } = await import('node:crypto');
     const decipher = createDecipheriv('aes-256-gcm', material, parts.iv);
     decipher.setAAD(ciphertextAad(parts.keyId, 2, { a: 'b' }));
     decipher.setAuthTag(parts.sealed.subarray(parts.sealed.length - 16));
@@ -347,5 +347,11 @@ describe.each(storeBackends)('KMS on $name', (backend) => {
     expect(stored.includes(material)).toBe(false);
     const sys = await opened.store.db.selectFrom('system_keys').select('value').execute();
     expect(sys.every((r) => !r.value.includes(Buffer.from('PRIVATE KEY')))).toBe(true);
+    if (opened.config.kind === 'sqlite') {
+      // The raw database file and its WAL, byte for byte.
+      const path = opened.config.path;
+      const raw = Buffer.concat([readFileSync(path), ...(existsSync(`${path}-wal`) ? [readFileSync(`${path}-wal`)] : [])]);
+      expect(raw.includes(material)).toBe(false);
+    }
   });
 });

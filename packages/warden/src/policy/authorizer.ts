@@ -23,6 +23,8 @@ export interface Decision extends Evaluation {
   decisionId: string;
   /** 0 when no policy set was active. */
   policySetVersion: number;
+  /** The index of the decision's audit entry (when the log reports one), for `Warden-Audit-Index`. */
+  auditIndex?: number;
 }
 export type AuditActor = { type: 'agent' | 'admin' | 'operator' | 'system'; id: string };
 export interface AuthorizeOptions {
@@ -176,11 +178,14 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         // A request that cannot be serialized is still recorded, just not replayable.
         if (decision.errors.length > 0) event.details = { errors: decision.errors };
       }
+      let appended: unknown;
       try {
-        await audit.append(event);
+        appended = await audit.append(event);
       } catch (err) {
         throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'Could not record the authorization decision', { cause: err });
       }
+      const index = (appended as { index?: unknown } | undefined)?.index;
+      if (typeof index === 'number') decision.auditIndex = index;
       return decision;
     },
     dryRun(proposed, opts = {}) {

@@ -16,6 +16,7 @@ import {
   createPolicyEngine,
   createPolicyStore,
   type Authorizer,
+  type EntityProvider,
   type PolicyStore,
 } from '../policy/index.js';
 import type { Store } from '../store/index.js';
@@ -33,15 +34,17 @@ export interface OpenPolicyOptions {
   agents: AgentDirectory;
   requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
   logger: Logger;
+  /** Entity providers besides the agents' (e.g. the keyring's `Warden::Key`). */
+  providers?: EntityProvider[];
   /** How often the active policy set is re-read (ms; 0: never). */
   refreshInterval?: number;
 }
 
-export async function openPolicy({ db, audit, agents, requireAdmin, logger, refreshInterval = 2000 }: OpenPolicyOptions): Promise<Policy> {
+export async function openPolicy({ db, audit, agents, requireAdmin, logger, providers = [], refreshInterval = 2000 }: OpenPolicyOptions): Promise<Policy> {
   const engine = createPolicyEngine();
   const store = createPolicyStore({ db, engine, audit });
   await store.refresh();
-  const authorizer = createAuthorizer({ engine, active: () => store.active(), providers: [agentEntityProvider(agents)], audit });
+  const authorizer = createAuthorizer({ engine, active: () => store.active(), providers: [agentEntityProvider(agents), ...providers], audit });
   const unsubscribe = agents.onChange((name) => authorizer.invalidate({ type: AGENT_TYPE, id: name }));
   const timer =
     refreshInterval > 0

@@ -7,6 +7,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { bearerToken } from '../api/admin-auth.js';
+import { requireAgent } from '../api/agent-auth.js';
 import { auditRoutes, healthRoutes, type HealthProbe } from '../api/index.js';
 import { createRetention, type AuditEvent, type Retention } from '../audit/index.js';
 import { createSinkCursorRepository, createSinkRunners } from '../audit/sinks/index.js';
@@ -17,6 +18,7 @@ import { version } from '../version.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { openIdentity, type Identity } from './identity.js';
 import { listenUrl, resolvePort } from './listen.js';
+import { openKms, type Kms } from './kms.js';
 import { openPolicy, type Policy } from './policy.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -26,6 +28,7 @@ export interface WardenServer {
   readonly runtime: Runtime;
   readonly identity: Identity;
   readonly policy: Policy;
+  readonly kms: Kms;
   close(): Promise<void>;
 }
 
@@ -66,8 +69,16 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
     const identity = await openIdentity({ runtime, config, issuer, logger });
     opened.push(() => identity.close());
     const requireAdmin = identity.adminAuth.requireAdmin.bind(identity.adminAuth);
-    const policy = await openPolicy({ db: runtime.store.db, audit, agents: identity.agents, requireAdmin, logger });
+    const kms = openKms({ runtime, config, secrets: options.secrets, logger });
+    opened.push(() => kms.close());
+    const policy = await openPolicy({ db: runtime.store.db, audit, agents: identity.agents, requireAdmin, logger, providers: [kms.entityProvider] });
     opened.push(() => policy.close());
+    const kmsRoutes = kms.routes({
+      authorizer: policy.authorizer,
+      requireAdmin,
+      sessions: identity.sessions,
+      authenticateAgent: requireAgent({ verifier: identity.tokens.verifier, resource: `${issuer}/v1/keys`, baseUrl: issuer, audit }),
+    });
     const sinks = createSinkRunners(config.audit.sinks, {
       log: audit,
       cursors: createSinkCursorRepository(runtime.store.db),
@@ -116,6 +127,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
         auditRoutes({ log: audit, requireAdmin }),
         ...identity.routes,
         ...policy.routes,
+        ...kmsRoutes,
         ...(options.routes ?? []),
       ],
     });
@@ -125,6 +137,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
     opened.pop(); // from here on, close() stops the listener first and records the stop
     sinks.start();
     retention?.start();
+    kms.scheduler.start();
     logger.info({ url: http.url, store: runtime.store.kind, seal: runtime.seal.kind, version, sinks: config.audit.sinks.length }, 'warden is listening');
     return {
       url: http.url,
@@ -132,6 +145,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       runtime,
       identity,
       policy,
+      kms,
       async close() {
         await http.close();
         try {
