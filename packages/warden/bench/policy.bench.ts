@@ -2,10 +2,12 @@
  * Benchmark: authorization decisions. 100 agents (10 roles), 500 tools on 20 servers, 50 generated
  * policies; a request stream where 90% of requests repeat a hot set of 100 and 10% are fresh. Measures
  * decisions/s and p50 through the authorizer (entity provider + decision cache + in-memory audit fake);
- * the uncached authorizer over 1,000 policies (p99); and, in the same run, baselines of raw
- * `cedar.isAuthorized` (schema and policies parsed per call, as a caller without preparsing would) and
- * raw `cedar.statefulIsAuthorized` on the same inputs. Each iteration makes up to 1,000 sequential decisions;
- * per-decision latencies and totals are printed at the end.
+ * the uncached authorizer over 1,000 policies (p99); the engine alone (`engine.evaluate`: scope index,
+ * preparsed subset, one Cedar call); and, in the same run, baselines of raw `cedar.isAuthorized` (schema
+ * and policies parsed per call, as a caller without preparsing would) and raw `cedar.statefulIsAuthorized`
+ * with the schema and the whole set preparsed (policy by policy, as a caller would) on the same inputs.
+ * Each iteration makes up to 1,000 sequential decisions; per-decision latencies and totals are printed at
+ * the end.
  */
 import { performance } from 'node:perf_hooks';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -103,11 +105,19 @@ async function run(name: string, decide: (it: Item) => unknown, count = PER_ITER
 const viaAuthorizer = (authorizer: Authorizer) => (it: Item) =>
   authorizer.authorize(it.request, { extraEntities: [it.tool, servers.get(it.tool.parents[0]!.id)!] });
 const staticPolicies50 = Object.fromEntries(set50.policies);
+const RAW_SCHEMA = 'bench-raw-schema';
+cedar.preparseSchema(RAW_SCHEMA, wardenSchema);
+cedar.preparsePolicySet('bench-raw-50', { staticPolicies: staticPolicies50 });
+cedar.preparsePolicySet('bench-raw-1000', { staticPolicies: Object.fromEntries(set1000.policies) });
+const rawStateful = (name: string) => (it: Item) =>
+  cedar.statefulIsAuthorized({ ...it.request, context: it.request.context as cedar.Context, preparsedSchemaName: RAW_SCHEMA, preparsedPolicySetId: name, validateRequest: true, entities: slice(it) as cedar.EntityJson[] });
 
 describe('authorize (100 agents, 500 tools, 90% repeated requests)', () => {
   bench('warden: authorizer, 50 policies, cached', () => run('authorizer-50-cached', viaAuthorizer(cached)), options);
   bench('warden: authorizer, 1,000 policies, uncached (x200)', () => run('authorizer-1000-uncached', viaAuthorizer(uncached), 200), slow);
-  bench('baseline: raw cedar.statefulIsAuthorized, 50 policies (x200)', () => run('raw-stateful-50', (it) => engine.evaluate(set50, it.request, slice(it)), 200), slow);
+  bench('warden: engine.evaluate (no cache, no audit), 50 policies (x200)', () => run('engine-evaluate-50', (it) => engine.evaluate(set50, it.request, slice(it)), 200), slow);
+  bench('baseline: raw cedar.statefulIsAuthorized (whole set preparsed), 50 policies (x200)', () => run('raw-stateful-50', rawStateful('bench-raw-50'), 200), slow);
+  bench('baseline: raw cedar.statefulIsAuthorized (whole set preparsed), 1,000 policies (x50)', () => run('raw-stateful-1000', rawStateful('bench-raw-1000'), 50), slow);
   bench('baseline: raw cedar.isAuthorized (parses schema + policies), 50 policies (x50)', () =>
     run('raw-isAuthorized-50', (it) => cedar.isAuthorized({ ...it.request, context: it.request.context as cedar.Context, schema: wardenSchema, policies: { staticPolicies: staticPolicies50 }, entities: slice(it) as cedar.EntityJson[] }), 50), slow);
 });

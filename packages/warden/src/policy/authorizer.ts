@@ -71,8 +71,38 @@ function defaultActor(principal: EntityRef): AuditActor {
 /** A JSON-safe copy (drops undefined, functions; throws on cycles). */
 const jsonCopy = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value ?? null)) as JsonValue;
 
+interface ReplayRecord {
+  replay: JsonValue;
+  sensitive: Record<string, string>;
+}
+/**
+ * A cached evaluation with the replay record of its request (`null`: the request cannot be serialized).
+ * The record is a function of what the cache key digests (request and caller-supplied entities), so a
+ * hit reuses it; it is deep-frozen because every audit event of that key shares it.
+ */
+interface CachedEvaluation extends Evaluation {
+  record?: Readonly<ReplayRecord> | null;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+/** The replay record of a request, frozen, or null when it cannot be serialized. */
+function frozenRecord(request: AuthorizationRequest, extra: readonly CedarEntity[]): Readonly<ReplayRecord> | null {
+  try {
+    return deepFreeze(replayRecord(request, extra));
+  } catch {
+    return null;
+  }
+}
+
 /** The replay record and the sensitive values of a request (see the module comment). */
-function replayRecord(request: AuthorizationRequest, extra: readonly CedarEntity[]): { replay: JsonValue; sensitive: Record<string, string> } {
+function replayRecord(request: AuthorizationRequest, extra: readonly CedarEntity[]): ReplayRecord {
   const context: Record<string, unknown> = { ...request.context };
   const sensitive: Record<string, string> = {};
   for (const field of SENSITIVE_CONTEXT_FIELDS) {
@@ -95,7 +125,7 @@ interface Slice {
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { engine, active, audit } = options;
   const now = options.now ?? Date.now;
-  const cache = createDecisionCache({ maxEntries: options.cacheSize ?? 10_000, ttlMs: options.cacheTtlMs ?? 60_000, now });
+  const cache = createDecisionCache<CachedEvaluation>({ maxEntries: options.cacheSize ?? 10_000, ttlMs: options.cacheTtlMs ?? 60_000, now });
   const providers = new Map(options.providers.map((p) => [p.type, p]));
   /** Per-entity invalidation generations, part of every key that involves the entity. */
   const generations = new Map<string, number>();
@@ -131,7 +161,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     return slice;
   }
 
-  async function decide(request: AuthorizationRequest, extra: readonly CedarEntity[]): Promise<{ evaluation: Evaluation; version: number }> {
+  async function decide(request: AuthorizationRequest, extra: readonly CedarEntity[]): Promise<{ evaluation: CachedEvaluation; version: number }> {
     const set = active();
     if (!set) return { evaluation: { decision: 'deny', policies: [], errors: ['no policy set'] }, version: 0 };
     const slice = await resolve(request, extra);
@@ -139,7 +169,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     const key = decisionCacheKey({ setVersion: set.version, entityVersions: slice.versions, request, extraEntities: extra });
     const cached = cache.get(key);
     if (cached) return { evaluation: cached, version: set.version };
-    const evaluation = engine.evaluate(set, request, slice.entities);
+    const evaluation: CachedEvaluation = { ...engine.evaluate(set, request, slice.entities), record: frozenRecord(request, extra) };
     cache.set(key, evaluation);
     return { evaluation, version: set.version };
   }
@@ -170,13 +200,13 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         outcome: decision.decision === 'allow' ? 'success' : 'failure',
       };
       if (opts.source) event.source = opts.source;
-      try {
-        const { replay, sensitive } = replayRecord(request, opts.extraEntities ?? []);
-        event.details = { replay, ...(decision.errors.length > 0 ? { errors: decision.errors } : {}) };
-        if (Object.keys(sensitive).length > 0) event.sensitive = sensitive;
-      } catch {
+      const record = evaluation.record !== undefined ? evaluation.record : frozenRecord(request, opts.extraEntities ?? []);
+      if (record !== null) {
+        event.details = { replay: record.replay, ...(decision.errors.length > 0 ? { errors: decision.errors } : {}) };
+        if (Object.keys(record.sensitive).length > 0) event.sensitive = record.sensitive;
+      } else if (decision.errors.length > 0) {
         // A request that cannot be serialized is still recorded, just not replayable.
-        if (decision.errors.length > 0) event.details = { errors: decision.errors };
+        event.details = { errors: decision.errors };
       }
       let appended: unknown;
       try {

@@ -34,6 +34,17 @@ describe('decision cache', () => {
     expect(off.get('a')).toBeUndefined();
   });
 
+  it('keeps what the caller stores with an evaluation, frozen and detached from the original', () => {
+    const cache = createDecisionCache<Evaluation & { record: { replay: string } }>({ maxEntries: 10, ttlMs: 100, now: () => 0 });
+    const stored = { decision: 'allow' as const, policies: ['p'], errors: [], record: { replay: 'r' } };
+    cache.set('a', stored);
+    stored.policies.push('q');
+    const hit = cache.get('a')!;
+    expect(hit).toEqual({ decision: 'allow', policies: ['p'], errors: [], record: { replay: 'r' } });
+    expect(Object.isFrozen(hit)).toBe(true);
+    expect(() => hit.policies.push('x')).toThrow();
+  });
+
   it('keys on set version, entity versions, request and extra entities', () => {
     const base = { setVersion: 1, entityVersions: ['g0', '5:x', 'g0'], request, extraEntities: [] };
     const key = decisionCacheKey(base);

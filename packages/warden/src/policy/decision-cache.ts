@@ -5,7 +5,7 @@
  * context) and of caller-supplied entities. A new set, a changed agent or a changed role therefore
  * misses; entries also expire after a TTL as a second line of defence.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuthorizationRequest, CedarEntity, Evaluation } from './engine.js';
 
 export interface DecisionCacheKeyInput {
@@ -19,22 +19,22 @@ export interface DecisionCacheKeyInput {
 /** The cache key for one evaluation. */
 export function decisionCacheKey(input: DecisionCacheKeyInput): string {
   const { request, extraEntities } = input;
-  const digest = createHash('sha256')
-    .update(JSON.stringify([request.principal, request.action, request.resource, request.context, extraEntities]))
-    .digest('base64url');
+  // One-shot hash: about half the cost of a createHash() object for these short inputs.
+  const digest = hash('sha256', JSON.stringify([request.principal, request.action, request.resource, request.context, extraEntities]), 'base64url');
   return `${input.setVersion}|${input.entityVersions.map((v) => v.replaceAll('|', '||')).join('|')}|${digest}`;
 }
 
-export interface DecisionCache {
-  get(key: string): Evaluation | undefined;
-  set(key: string, evaluation: Evaluation): void;
+/** Holds evaluations; `T` may extend them with values derived from the same key (e.g. the audit replay record). */
+export interface DecisionCache<T extends Evaluation = Evaluation> {
+  get(key: string): T | undefined;
+  set(key: string, evaluation: T): void;
   clear(): void;
   readonly size: number;
 }
 
 /** A bounded LRU of evaluations; `maxEntries` 0 disables caching. */
-export function createDecisionCache(options: { maxEntries: number; ttlMs: number; now: () => number }): DecisionCache {
-  const entries = new Map<string, { evaluation: Evaluation; expires: number }>();
+export function createDecisionCache<T extends Evaluation = Evaluation>(options: { maxEntries: number; ttlMs: number; now: () => number }): DecisionCache<T> {
+  const entries = new Map<string, { evaluation: T; expires: number }>();
   return {
     get(key) {
       const hit = entries.get(key);
@@ -47,7 +47,7 @@ export function createDecisionCache(options: { maxEntries: number; ttlMs: number
     set(key, evaluation) {
       if (options.maxEntries <= 0) return;
       entries.delete(key);
-      const frozen = Object.freeze({ ...evaluation, policies: [...evaluation.policies], errors: [...evaluation.errors] });
+      const frozen = Object.freeze({ ...evaluation, policies: Object.freeze([...evaluation.policies]), errors: Object.freeze([...evaluation.errors]) });
       entries.set(key, { evaluation: frozen, expires: options.now() + options.ttlMs });
       while (entries.size > options.maxEntries) {
         const oldest = entries.keys().next();

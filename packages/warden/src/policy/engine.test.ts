@@ -74,7 +74,32 @@ when { principal.hasTag("team") && principal.getTag("team") == "billing" && cont
 
   it('evaluates a set compiled by another engine instance (handles are process-wide)', () => {
     const set = createPolicyEngine().compile(3, [{ name: 'base.cedar', text: PERMIT_ALL }]);
-    expect(engine.evaluate(set, request, entities).decision).toBe('allow');
+    // Cedar names a joined text's policies by position; the other engine's ids come back all the same.
+    expect(engine.evaluate(set, request, entities)).toEqual({ decision: 'allow', policies: ['base.0'], errors: [] });
+    expect(engine.evaluate({ ...set }, request, entities)).toEqual({ decision: 'allow', policies: ['base.0'], errors: [] });
+  });
+
+  it('names policies and errors by our ids, never by Cedar\'s positional ones', () => {
+    const text = [
+      '@id("zeta")\nforbid(principal, action, resource) when { context.riskScore + 9223372036854775807 < 0 };',
+      '@id("alpha")\npermit(principal in Warden::Role::"billing", action, resource);',
+      'permit(principal, action, resource) when { (context.riskScore + 1) * 9223372036854775807 > 1 };',
+    ].join('\n');
+    const set = engine.compile(1, [{ name: 'ids.cedar', text }]);
+    expect(engine.evaluate(set, request, entities)).toEqual({ decision: 'allow', policies: ['alpha', 'ids.2'], errors: [] });
+    const risky = engine.evaluate(set, { ...request, context: { ...context, riskScore: 1 } }, entities);
+    expect(risky.decision).toBe('deny');
+    expect(risky.policies).toEqual(['ids.2', 'zeta']);
+    expect(risky.errors).toHaveLength(2);
+    expect(risky.errors[0]).toMatch(/^ids\.2: .*multiply/);
+    expect(risky.errors[1]).toMatch(/^zeta: .*overflow/);
+  });
+
+  it('keeps ids that look like Cedar\'s positional ones apart from the static policies', () => {
+    const text = `@id("policy1")\n${PERMIT_ALL}\n@id("policy0")\nforbid(principal, action, resource) when { context.hour < 5 };\n@id("tpl")\npermit(principal == ?principal, action, resource);`;
+    const set = engine.compile(1, [{ name: 'pos.cedar', text }], [{ id: 'policy2', templateId: 'tpl', principal: { type: 'Warden::Agent', id: 'billing-bot' } }]);
+    expect(engine.evaluate(set, request, entities)).toEqual({ decision: 'allow', policies: ['policy1', 'policy2'], errors: [] });
+    expect(engine.evaluate(set, { ...request, context: { ...context, hour: 1 } }, entities)).toEqual({ decision: 'deny', policies: ['policy0'], errors: [] });
   });
 
   it('denies a set whose handle is unknown to Cedar', () => {

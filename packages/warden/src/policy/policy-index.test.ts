@@ -1,6 +1,7 @@
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
-import { createPolicyEngine, type AuthorizationRequest, type CedarEntity, type CompiledPolicySet, type EntityRef, type PolicyLink } from './engine.js';
-import { applicable, indexPolicySet, schemaActionGroups } from './policy-index.js';
+import { createPolicyEngine, type AuthorizationRequest, type CedarEntity, type CompiledPolicySet, type EntityRef, type Evaluation, type PolicyLink } from './engine.js';
+import { applicable, cedarPolicySet, indexPolicySet, likelySubsets, ourPolicyId, schemaActionGroups } from './policy-index.js';
 import { wardenSchema } from './schema.js';
 
 let seed = 7;
@@ -110,6 +111,36 @@ function randomRequest(): { request: AuthorizationRequest; entities: CedarEntity
   };
 }
 
+/**
+ * Plain Cedar over the whole set given policy by policy (so Cedar itself names every policy by our id),
+ * shaped like the engine's answer: the reference the engine's joined texts and subsets must match.
+ */
+function referenceEvaluator(set: CompiledPolicySet): (request: AuthorizationRequest, entities: CedarEntity[]) => Evaluation {
+  const linkIds = new Set((set.links ?? []).map((l) => l.id));
+  const name = `reference-${set.handle}`;
+  const schemaName = 'reference-schema';
+  expect(cedar.preparseSchema(schemaName, wardenSchema).type).toBe('success');
+  const templateLinks = (set.links ?? []).map((l) => ({
+    templateId: l.templateId,
+    newId: l.id,
+    values: { ...(l.principal ? { '?principal': l.principal } : {}), ...(l.resource ? { '?resource': l.resource } : {}) },
+  }));
+  const staticPolicies = Object.fromEntries([...set.policies].filter(([id]) => !linkIds.has(id)));
+  expect(cedar.preparsePolicySet(name, { staticPolicies, templates: Object.fromEntries(set.templates ?? []), templateLinks }).type).toBe('success');
+  const describe = (e: cedar.DetailedError) => {
+    const label = e.sourceLocations?.find((l) => l.label)?.label;
+    return `${label ? `${e.message}: ${label}` : e.message}${e.help ? ` (${e.help})` : ''}`;
+  };
+  return (request, entities) => {
+    const answer = cedar.statefulIsAuthorized({ ...request, context: request.context as cedar.Context, preparsedSchemaName: schemaName, preparsedPolicySetId: name, validateRequest: true, entities: entities as cedar.EntityJson[] });
+    if (answer.type === 'failure') return { decision: 'deny', policies: [], errors: answer.errors.map(describe) };
+    const { errors, reason } = answer.response.diagnostics;
+    if (errors.length === 0) return { decision: answer.response.decision, policies: [...reason].sort(), errors: [] };
+    const sorted = [...errors].sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : 0));
+    return { decision: 'deny', policies: [...new Set(sorted.map((e) => e.policyId))].sort(), errors: sorted.map((e) => `${e.policyId}: ${describe(e.error)}`) };
+  };
+}
+
 describe('policy index: filtered evaluation equals full evaluation', () => {
   const engine = createPolicyEngine();
   const files = [
@@ -126,6 +157,7 @@ describe('policy index: filtered evaluation equals full evaluation', () => {
   it('returns identical decisions, determining policies and errors for random requests', () => {
     /** A copy of the set is not indexed, so it is evaluated whole. */
     const whole: CompiledPolicySet = { ...set };
+    const reference = referenceEvaluator(set);
     const index = indexPolicySet(new Map([...set.policies].filter(([id]) => !links.some((l) => l.id === id))), set.templates ?? new Map(), links)!;
     const groups = schemaActionGroups(wardenSchema)!;
     const seen = { allow: 0, deny: 0, errors: 0, forbidden: 0, filtered: 0 };
@@ -134,6 +166,7 @@ describe('policy index: filtered evaluation equals full evaluation', () => {
       const filtered = engine.evaluate(set, request, entities);
       const full = engine.evaluate(whole, request, entities);
       expect(filtered, JSON.stringify(request)).toEqual(full);
+      expect(filtered, JSON.stringify(request)).toEqual(reference(request, entities));
       seen[filtered.decision]++;
       if (filtered.errors.length > 0) seen.errors++;
       else if (filtered.decision === 'deny' && filtered.policies.length > 0) seen.forbidden++;
@@ -152,6 +185,7 @@ describe('policy index: filtered evaluation equals full evaluation', () => {
     const bad = { ...request, context: { ...request.context, surprise: 1 } };
     const filtered = engine.evaluate(set, bad, entities);
     expect(filtered).toEqual(engine.evaluate({ ...set }, bad, entities));
+    expect(filtered).toEqual(referenceEvaluator(set)(bad, entities));
     expect(filtered.decision).toBe('deny');
     expect(filtered.errors.length).toBeGreaterThan(0);
   });
@@ -183,7 +217,101 @@ describe('policy index: scopes', () => {
     const slice = [agent(1), tool(1)];
     expect(ids(base, slice)).toEqual(['all', 'eq', 'in-role']);
     expect(ids({ ...base, principal: agent(2).uid, action: { type: 'Warden::Action', id: 'kms:sign' }, resource: { type: 'Warden::Key', id: 'k1' } }, [agent(2)])).toEqual(['all', 'is-in']);
+    // A cyclic slice (the agent among its own ancestors) lists each policy once, in order.
+    const cyclic = { ...agent(1), parents: [{ type: 'Warden::Agent', id: 'a1' }, { type: 'Warden::Role', id: 'r1' }] };
+    expect(ids(base, [cyclic, tool(1)])).toEqual(['all', 'eq', 'in-role']);
     // Requests the index cannot reason about are evaluated whole.
     expect(applicable(index, { ...base, principal: { type: 'Warden :: Agent', id: 'a1' } }, [], groups)).toBeUndefined();
+  });
+});
+
+describe('policy index: candidate buckets', () => {
+  const groups = schemaActionGroups(wardenSchema)!;
+  it('finds exactly the policies a scan of every scope finds', () => {
+    const text = new Map(Array.from({ length: 300 }, (_, n): [string, string] => [`q${n}`, policy(n).replace(/^@id\("q\d+"\)\n/, '')]));
+    const index = indexPolicySet(text, new Map(), [])!;
+    // A set whose only bucket is "names nothing" for both dimensions checks every policy: the scan.
+    const scan = { ...index, byPrincipal: new Map([['', index.entries.map((_, n) => n)]]), byResource: new Map([['', index.entries.map((_, n) => n)]]) };
+    let narrowed = 0;
+    for (let i = 0; i < 300; i++) {
+      const { request, entities } = randomRequest();
+      const found = applicable(index, request, entities, groups)!;
+      expect(found).toEqual(applicable(scan, request, entities, groups));
+      if (found.length < index.entries.length) narrowed++;
+    }
+    expect(narrowed).toBeGreaterThan(250);
+  });
+});
+
+describe('policy index: Cedar forms', () => {
+  const statics: [string, string][] = [
+    ['b', 'permit(principal, action, resource);'],
+    ['a', 'forbid(principal, action, resource) when { context.hour < 3 };'],
+  ];
+
+  it('joins static policies into one text and maps positions back to our ids', () => {
+    const form = cedarPolicySet(statics, {}, []);
+    expect(form.policies).toEqual({ staticPolicies: `${statics[0]![1]}\n${statics[1]![1]}` });
+    expect(['policy0', 'policy1'].map((id) => ourPolicyId(form, id))).toEqual(['b', 'a']);
+    // An id naming no policy of the set maps to nothing (the engine then fails closed).
+    expect(ourPolicyId(form, 'policy2')).toBeUndefined();
+    expect(ourPolicyId(form, 'b')).toBeUndefined();
+  });
+
+  it('keeps link ids, and falls back to the per-id form when a link or template id looks positional', () => {
+    const link = { templateId: 't', newId: 'grant', values: { '?principal': { type: 'Warden::Agent', id: 'x' } } };
+    const templates = { t: 'permit(principal == ?principal, action, resource);' };
+    const joined = cedarPolicySet(statics, templates, [link]);
+    expect(joined.positional).toEqual(['b', 'a']);
+    expect(ourPolicyId(joined, 'grant')).toBe('grant');
+    const clash = cedarPolicySet(statics, templates, [{ ...link, newId: 'policy7' }]);
+    expect(clash.positional).toBeUndefined();
+    expect(clash.policies.staticPolicies).toEqual({ b: statics[0]![1], a: statics[1]![1] });
+    expect(ourPolicyId(clash, 'policy7')).toBe('policy7');
+    expect(cedarPolicySet(statics, {}, [], false).positional).toBeUndefined();
+  });
+});
+
+describe('policy index: subsets to prewarm', () => {
+  const groups = schemaActionGroups(wardenSchema)!;
+  const text = new Map<string, string>([
+    ['no-destructive', 'forbid(principal, action, resource is Warden::Tool) when { resource.destructive };'],
+    ['risk', 'forbid(principal, action, resource) when { context.riskScore > 80 };'],
+    ['agent-a1', 'permit(principal == Warden::Agent::"a1", action == Warden::Action::"mcp:call_tool", resource in Warden::Server::"s0");'],
+  ]);
+  for (let i = 0; i < 24; i++) {
+    text.set(`p${i}`, `permit(principal in Warden::Role::"r${i % ROLES}", action == ${act(pick(TOOL_ACTIONS))}, resource in Warden::Server::"s${i % SERVERS}");`);
+  }
+  const index = indexPolicySet(text, new Map(), [])!;
+  const keys = (subsets: number[][]) => new Set(subsets.map((p) => p.join(',')));
+
+  it('holds the subset of every request whose agent has one role and whose tool is on one server', () => {
+    const prewarmed = keys(likelySubsets(index, groups, { maxSubsets: 1000, maxPolicies: 1e6 }));
+    let checked = 0;
+    for (let a = 0; a < AGENTS; a++) {
+      const principal: CedarEntity = { ...agent(a), parents: [{ type: 'Warden::Role', id: `r${a % ROLES}` }] };
+      for (let t = 0; t < TOOLS; t++) {
+        for (const action of TOOL_ACTIONS) {
+          const request = { principal: principal.uid, action: { type: 'Warden::Action', id: action }, resource: tool(t).uid };
+          const positions = applicable(index, request, [principal, tool(t)], groups)!;
+          if (positions.length === index.entries.length) continue;
+          expect(prewarmed.has(positions.join(',')), `${a} ${t} ${action}`).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it('stays within its limits, largest subsets first, and never returns the full set', () => {
+    const all = likelySubsets(index, groups, { maxSubsets: 1000, maxPolicies: 1e6 });
+    expect(all.every((p) => p.length < index.entries.length)).toBe(true);
+    const few = likelySubsets(index, groups, { maxSubsets: 3, maxPolicies: 1e6 });
+    expect(few).toHaveLength(3);
+    expect(few.map((p) => p.length)).toEqual([...all.map((p) => p.length)].slice(0, 3));
+    const budget = Math.max(...all.map((p) => p.length)) + 1;
+    const cheap = likelySubsets(index, groups, { maxSubsets: 1000, maxPolicies: budget });
+    expect(cheap.reduce((n, p) => n + p.length, 0)).toBeLessThanOrEqual(budget);
+    expect(likelySubsets(index, groups, { maxSubsets: 0, maxPolicies: 1e6 })).toEqual([]);
   });
 });
