@@ -70,8 +70,10 @@ async function startBareFastify(): Promise<{ url: string; child: ChildProcess }>
 
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'warden-bench-kms-'));
-  const admin = await initWithAdmin(join(root, 'data'));
-  server = await startWardenProcess(['--data-dir', join(root, 'data'), '--listen', '127.0.0.1:0'], { env: { WARDEN_LOG_LEVEL: 'warn' } });
+  // WARDEN_BENCH_POSTGRES_URL: run the server on PostgreSQL (an empty database) instead of SQLite.
+  const storeEnv: Record<string, string> = process.env.WARDEN_BENCH_POSTGRES_URL ? { WARDEN_POSTGRES_URL: process.env.WARDEN_BENCH_POSTGRES_URL } : {};
+  const admin = await initWithAdmin(join(root, 'data'), [], storeEnv);
+  server = await startWardenProcess(['--data-dir', join(root, 'data'), '--listen', '127.0.0.1:0'], { env: { WARDEN_LOG_LEVEL: 'warn', ...storeEnv } });
   const token = await login(server.url, admin);
   const env = { WARDEN_TOKEN: token, WARDEN_ADDR: server.url };
   const run = async (args: string[]) => {

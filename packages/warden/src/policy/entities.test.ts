@@ -40,3 +40,30 @@ describe('agent entity provider', () => {
     expect(await agentEntityProvider(lookup(undefined)).get('ghost')).toBeUndefined();
   });
 });
+
+describe('agent entity provider cache', () => {
+  it('reuses a resolved agent within the TTL, drops it on a change at once, and re-reads after the TTL', async () => {
+    let current: Agent = agent;
+    let reads = 0;
+    const listeners: ((name: string) => void)[] = [];
+    const source: AgentLookup = {
+      get: () => (reads++, Promise.resolve(current)),
+      onChange: (l) => (listeners.push(l), () => undefined),
+    };
+    let clock = 0;
+    const provider = agentEntityProvider(source, { cacheTtlMs: 1000, now: () => clock });
+    await provider.get('billing-bot');
+    await provider.get('billing-bot');
+    expect(reads).toBe(1);
+    current = { ...agent, clearance: 4, updatedAt: 8 };
+    listeners.forEach((l) => l('billing-bot'));
+    expect((await provider.get('billing-bot'))?.entity.attrs['clearance']).toBe(4);
+    expect(reads).toBe(2);
+    current = { ...agent, status: 'quarantined', updatedAt: 9 };
+    clock = 999;
+    expect((await provider.get('billing-bot'))?.entity.attrs['status']).toBe('active');
+    clock = 1001;
+    expect((await provider.get('billing-bot'))?.entity.attrs['status']).toBe('quarantined');
+    expect(reads).toBe(3);
+  });
+});

@@ -42,17 +42,35 @@ export function agentEntity(agent: Agent): CedarEntity {
   };
 }
 
-/** Resolves `Warden::Agent` entities (and their roles) from the agent directory. */
-export function agentEntityProvider(lookup: AgentLookup): EntityProvider {
+/**
+ * Resolves `Warden::Agent` entities (and their roles) from the agent directory. With `cacheTtlMs`, a
+ * resolved agent is kept that long (a change on this node drops it at once through `onChange`; a change
+ * made on another node is seen within the TTL, as with the other shared state nodes poll for).
+ */
+export function agentEntityProvider(lookup: AgentLookup, options: { cacheTtlMs?: number; now?: () => number } = {}): EntityProvider {
+  const ttl = options.cacheTtlMs ?? 0;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { at: number; slice: Promise<EntitySlice | undefined> }>();
+  if (ttl > 0) lookup.onChange((name) => cache.delete(name));
+  const load = async (id: string): Promise<EntitySlice | undefined> => {
+    const agent = await lookup.get(id);
+    if (!agent) return undefined;
+    const entity = agentEntity(agent);
+    const digest = createHash('sha256').update(JSON.stringify(entity)).digest('base64url').slice(0, 16);
+    const ancestors = entity.parents.map((uid): CedarEntity => ({ uid, attrs: {}, parents: [] }));
+    return { entity, ancestors, version: `${agent.updatedAt}:${digest}` };
+  };
   return {
     type: AGENT_TYPE,
-    async get(id) {
-      const agent = await lookup.get(id);
-      if (!agent) return undefined;
-      const entity = agentEntity(agent);
-      const digest = createHash('sha256').update(JSON.stringify(entity)).digest('base64url').slice(0, 16);
-      const ancestors = entity.parents.map((uid): CedarEntity => ({ uid, attrs: {}, parents: [] }));
-      return { entity, ancestors, version: `${agent.updatedAt}:${digest}` };
+    get(id) {
+      if (ttl <= 0) return load(id);
+      const hit = cache.get(id);
+      if (hit !== undefined && now() - hit.at < ttl) return hit.slice;
+      const slice = load(id);
+      cache.set(id, { at: now(), slice });
+      slice.catch(() => cache.delete(id));
+      if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+      return slice;
     },
   };
 }

@@ -44,7 +44,7 @@ export async function openPolicy({ db, audit, agents, requireAdmin, logger, prov
   const engine = createPolicyEngine();
   const store = createPolicyStore({ db, engine, audit });
   await store.refresh();
-  const authorizer = createAuthorizer({ engine, active: () => store.active(), providers: [agentEntityProvider(agents), ...providers], audit });
+  const authorizer = createAuthorizer({ engine, active: () => store.active(), providers: [agentEntityProvider(agents, { cacheTtlMs: 1000 }), ...providers], audit });
   const unsubscribe = agents.onChange((name) => authorizer.invalidate({ type: AGENT_TYPE, id: name }));
   const timer =
     refreshInterval > 0

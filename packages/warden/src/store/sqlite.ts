@@ -29,6 +29,39 @@ export function openSqliteDatabase(config: SqliteStoreConfig): BetterSqlite3.Dat
   }
 }
 
+/** Prepared statements kept per connection. */
+const STATEMENT_CACHE = 512;
+
+/**
+ * `db` with a bounded LRU cache of prepared statements. Kysely prepares every query it runs, and
+ * preparing costs more than running most of Warden's queries. A statement that is still iterating
+ * (`busy`) is never handed out again; a fresh one is prepared instead.
+ */
+export function withStatementCache(db: BetterSqlite3.Database, max = STATEMENT_CACHE): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (source: string): BetterSqlite3.Statement => {
+    const cached = cache.get(source);
+    if (cached !== undefined && !cached.busy) {
+      cache.delete(source);
+      cache.set(source, cached);
+      return cached;
+    }
+    const statement = db.prepare(source);
+    if (cached === undefined) {
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      cache.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'prepare') return prepare;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export function openSqliteKysely(config: SqliteStoreConfig): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqliteDatabase(config) }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openSqliteDatabase(config)) }) });
 }
