@@ -50,6 +50,8 @@ const collections: ReadonlyArray<readonly [string, AdminCollection]> = [
   ['/v1/admin-tokens', 'Admins'],
   ['/v1/auth/logout', 'Admins'],
   ['/v1/keys', 'Keys'],
+  ['/v1/mcp', 'Upstreams'],
+  ['/v1/secrets', 'Secrets'],
 ];
 /** Routes that are not a plain read (GET/HEAD) or write of their collection. */
 const special: Readonly<Record<string, AdminRequest['action']>> = {

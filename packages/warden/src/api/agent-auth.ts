@@ -21,9 +21,11 @@ export interface RequireAgentOptions {
   readonly baseUrl: string;
   /** When given, every refusal is recorded (action `agent.authenticate`, `details.reason`). */
   readonly audit?: { append(event: AuditEvent): Promise<unknown> };
+  /** The resource's Protected Resource Metadata URL (RFC 9728), named in every Bearer challenge. */
+  readonly resourceMetadata?: string;
 }
 
-export function requireAgent({ verifier, resource, baseUrl, audit }: RequireAgentOptions): onRequestAsyncHookHandler {
+export function requireAgent({ verifier, resource, baseUrl, audit, resourceMetadata }: RequireAgentOptions): onRequestAsyncHookHandler {
   const base = baseUrl.replace(/\/+$/, '');
   return async function authenticateAgent(request: FastifyRequest, reply: FastifyReply) {
     const dpop = request.headers.dpop;
@@ -45,7 +47,8 @@ export function requireAgent({ verifier, resource, baseUrl, audit }: RequireAgen
 
   async function refuse(request: FastifyRequest, reply: FastifyReply, err: WardenError) {
     const reason = typeof err.details?.reason === 'string' ? err.details.reason : 'unknown';
-    const challenge = typeof err.details?.wwwAuthenticate === 'string' ? err.details.wwwAuthenticate : 'Bearer realm="warden"';
+    let challenge = typeof err.details?.wwwAuthenticate === 'string' ? err.details.wwwAuthenticate : 'Bearer realm="warden"';
+    if (resourceMetadata !== undefined) challenge = challenge.replace('Bearer realm="warden"', `Bearer realm="warden", resource_metadata="${resourceMetadata}"`);
     await audit?.append({
       class: 'authentication',
       activityId: 1,

@@ -10,8 +10,10 @@ import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
 import { keysCommand } from './commands/keys.js';
 import { loginCommands } from './commands/login.js';
+import { mcpCommand } from './commands/mcp.js';
 import { operatorCommand } from './commands/operator.js';
 import { policiesCommand } from './commands/policies.js';
+import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { versionCommand } from './commands/version.js';
@@ -41,6 +43,8 @@ export function buildProgram(ctx: CliContext): Command {
   adminsCommand(program, ctx);
   policiesCommand(program, ctx);
   keysCommand(program, ctx);
+  secretsCommand(program, ctx);
+  mcpCommand(program, ctx);
   return program;
 }
 

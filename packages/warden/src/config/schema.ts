@@ -165,6 +165,16 @@ export const identitySchema = z.strictObject({
   resources: z.array(z.url()).default([]),
 });
 
+const bucket = (rate: number, burst: number) =>
+  z
+    .strictObject({ rate: z.number().positive().max(1_000_000).default(rate), burst: z.number().int().min(1).max(1_000_000).default(burst) })
+    .prefault({});
+
+export const gatewaySchema = z.strictObject({
+  /** Token buckets of the MCP gateway's limit stage (tokens per second, bucket size). */
+  rateLimits: z.strictObject({ perAgent: bucket(50, 100), perAgentTool: bucket(20, 40) }).prefault({}),
+});
+
 export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   store: storeSchema,
@@ -175,6 +185,7 @@ export const configSchema = z.strictObject({
   shutdown: z.strictObject({ timeout: duration('10s') }).prefault({}),
   audit: auditSchema.prefault({}),
   identity: identitySchema.prefault({}),
+  gateway: gatewaySchema.prefault({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),

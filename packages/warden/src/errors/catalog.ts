@@ -67,6 +67,14 @@ export const errorCatalog = {
   WARDEN_KMS_HSM_UNAVAILABLE: { status: 503, title: 'HSM is unavailable for this key', exitCode: 1 },
   WARDEN_KMS_SIGNATURE_INVALID: { status: 400, title: 'Signature or MAC does not verify', exitCode: 1 },
 
+  // MCP gateway
+  WARDEN_TOOL_NOT_FOUND: { status: 404, title: 'Unknown tool', exitCode: 2 },
+  WARDEN_RATE_LIMITED: { status: 429, title: 'Rate limit exceeded', exitCode: 1 },
+  WARDEN_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream is unavailable', exitCode: 1 },
+  WARDEN_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream did not answer in time', exitCode: 1 },
+  WARDEN_UPSTREAM_ERROR: { status: 502, title: 'Upstream returned an error', exitCode: 1 },
+  WARDEN_UPSTREAM_INVALID: { status: 502, title: 'Upstream sent a malformed answer', exitCode: 1 },
+
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;

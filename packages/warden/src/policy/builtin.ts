@@ -2,7 +2,7 @@
  * The built-in policy set: the admin API's role matrix as Cedar policies, versioned and read-only, in
  * code. It is compiled once with the same engine and schema as operator policies but never stored or
  * replaced by them, so no applied set can lock the admins out or widen their rights. `admin` may do
- * everything; `security` manages agents, policies and keys (and may ask for decisions); `auditor` reads
+ * everything; `security` manages agents, policies, keys, upstreams and secrets (and may ask for decisions); `auditor` reads
  * the audit log, agents and policies; `pdp` (an enforcement point outside Warden) may only ask for
  * decisions (`admin:authorize` on `Policies`); admins are managed by `admin` only, listed by the human
  * roles, and self-service (logout, own admin tokens) is open to the human roles. The built-in authorizer
@@ -18,11 +18,11 @@ import type { AdminPrincipal } from '../identity/types.js';
 import { createPolicyEngine, type AuthorizationRequest, type CedarEntity, type CompiledPolicySet, type Evaluation, type PolicyEngine, type PolicyFile } from './engine.js';
 
 /** Bumped whenever the built-in policies change; decisions record it as `builtin-<n>`. */
-export const BUILTIN_POLICY_VERSION = 1;
+export const BUILTIN_POLICY_VERSION = 2;
 export const builtinPolicySetVersion = `builtin-${BUILTIN_POLICY_VERSION}`;
 
 export type AdminAction = 'admin:read' | 'admin:write' | 'admin:authorize' | 'admin:self';
-export type AdminCollection = 'Agents' | 'Policies' | 'Keys' | 'Audit' | 'Admins';
+export type AdminCollection = 'Agents' | 'Policies' | 'Keys' | 'Audit' | 'Admins' | 'Upstreams' | 'Secrets';
 /** What an admin request does to which collection. */
 export interface AdminRequest {
   readonly action: AdminAction;
@@ -51,6 +51,12 @@ permit(principal in Warden::AdminRole::"security", action in [${a('admin:read')}
 
 @id("builtin.security-keys")
 permit(principal in Warden::AdminRole::"security", ${readWrite}, resource is Warden::Keys);
+
+@id("builtin.security-upstreams")
+permit(principal in Warden::AdminRole::"security", ${readWrite}, resource is Warden::Upstreams);
+
+@id("builtin.security-secrets")
+permit(principal in Warden::AdminRole::"security", ${readWrite}, resource is Warden::Secrets);
 `;
 const auditorText = `@id("builtin.auditor-audit")
 permit(principal in Warden::AdminRole::"auditor", action == ${a('admin:read')}, resource is Warden::Audit);
@@ -60,6 +66,9 @@ permit(principal in Warden::AdminRole::"auditor", action == ${a('admin:read')}, 
 
 @id("builtin.auditor-policies")
 permit(principal in Warden::AdminRole::"auditor", action == ${a('admin:read')}, resource is Warden::Policies);
+
+@id("builtin.auditor-upstreams")
+permit(principal in Warden::AdminRole::"auditor", action == ${a('admin:read')}, resource is Warden::Upstreams);
 `;
 const pdpText = `@id("builtin.pdp-authorize")
 permit(principal in Warden::AdminRole::"pdp", action == ${a('admin:authorize')}, resource is Warden::Policies);

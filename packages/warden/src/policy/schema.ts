@@ -1,7 +1,8 @@
 /**
  * The Cedar schema every Warden policy is strictly validated against (namespace `Warden`). Agents
  * (members of `Role`s) and admins (members of `AdminRole`s) are the principals; MCP servers and tools,
- * KMS keys, HTTP routes and the admin collections (`Agents`, `Policies`, `Keys`, `Audit`, `Admins`) are
+ * KMS keys, HTTP routes and the admin collections (`Agents`, `Policies`, `Keys`, `Audit`, `Admins`, `Upstreams`,
+ * `Secrets`) are
  * the resources; admins `admin:read` and `admin:write` a collection, `admin:authorize` asks for a decision
  * (`POST /v1/authorize`) and `admin:self` is self-service (logout, own admin tokens). Free-form labels are Cedar entity
  * tags of type String (`principal.hasTag("team") && principal.getTag("team") == "billing"`), because a
@@ -55,6 +56,8 @@ export const wardenSchema = `namespace Warden {
   entity Keys;
   entity Audit;
   entity Admins;
+  entity Upstreams;
+  entity Secrets;
 
   action "mcp:list_tools" appliesTo { principal: [Agent], resource: [Server, Tool], context: RequestContext };
   action "mcp:call_tool" appliesTo { principal: [Agent], resource: [Tool], context: RequestContext };
@@ -64,7 +67,7 @@ export const wardenSchema = `namespace Warden {
   action "http:request" appliesTo { principal: [Agent], resource: [Route], context: RequestContext };
   action "admin:read", "admin:write" appliesTo {
     principal: [Admin],
-    resource: [Agents, Policies, Keys, Audit, Admins],
+    resource: [Agents, Policies, Keys, Audit, Admins, Upstreams, Secrets],
     context: RequestContext,
   };
   action "admin:authorize" appliesTo { principal: [Admin], resource: [Policies], context: RequestContext };

@@ -18,6 +18,7 @@ import { version } from '../version.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { openIdentity, type Identity } from './identity.js';
 import { listenUrl, resolvePort } from './listen.js';
+import { openGateway } from './gateway.js';
 import { openKms, type Kms } from './kms.js';
 import { openPolicy, type Policy } from './policy.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -79,6 +80,8 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       sessions: identity.sessions,
       authenticateAgent: requireAgent({ verifier: identity.tokens.verifier, resource: `${issuer}/v1/keys`, baseUrl: issuer, audit }),
     });
+    const gateway = openGateway({ runtime, config, issuer, authorizer: policy.authorizer, verifier: identity.tokens.verifier, requireAdmin, logger });
+    opened.push(() => gateway.close());
     const sinks = createSinkRunners(config.audit.sinks, {
       log: audit,
       cursors: createSinkCursorRepository(runtime.store.db),
@@ -128,6 +131,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
         ...identity.routes,
         ...policy.routes,
         ...kmsRoutes,
+        ...gateway.routes,
         ...(options.routes ?? []),
       ],
     });

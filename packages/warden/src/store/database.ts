@@ -9,6 +9,8 @@ import type { AgentTables } from './tables-agents.js';
 import type { PolicyTables } from './tables-policies.js';
 import type { KmsTables } from './tables-kms.js';
 import type { TokenTables } from './tables-tokens.js';
+import type { ToolPinTables } from './tables-tool-pins.js';
+import type { UpstreamTables } from './tables-upstreams.js';
 
 /** One barrier key version, wrapped (encrypted) by the root key. */
 export interface BarrierKeysTable {
@@ -63,7 +65,7 @@ export interface SystemKeysTable {
 }
 
 /** Every table, by name: the core tables here, the identity tables in tables-*.ts. */
-export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables {
+export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables, UpstreamTables, ToolPinTables {
   barrier_keys: BarrierKeysTable;
   secrets: SecretsTable;
   audit_entries: AuditEntriesTable;

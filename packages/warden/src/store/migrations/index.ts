@@ -12,6 +12,8 @@ import { migration0005Admins } from './0005-admins.js';
 import { migration0006Policies } from './0006-policies.js';
 import { migration0007PolicyLinks } from './0007-policy-links.js';
 import { migration0008Kms } from './0008-kms.js';
+import { migration0009Upstreams } from './0009-upstreams.js';
+import { migration0010ToolPins } from './0010-tool-pins.js';
 import { columnTypes, type StoreKind } from './column-types.js';
 
 export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
@@ -29,6 +31,8 @@ export function createMigrationProvider(kind: StoreKind): MigrationProvider {
         '0006-policies': migration0006Policies(types, kind),
         '0007-policy-links': migration0007PolicyLinks(types, kind),
         '0008-kms': migration0008Kms(types, kind),
+        '0009-upstreams': migration0009Upstreams(types, kind),
+        '0010-tool-pins': migration0010ToolPins(types, kind),
       });
     },
   };

@@ -1,0 +1,189 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntryBody } from '../audit/index.js';
+import { isWardenError } from '../errors/index.js';
+import type { Agent, AgentLookup } from '../identity/types.js';
+import { createLogger } from '../log/index.js';
+import { agentEntityProvider, createAuthorizer, createPolicyEngine } from '../policy/index.js';
+import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
+import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
+import { createToolCatalog, type ToolCatalog } from './catalog.js';
+import { createToolPins, type ToolPins } from './tool-pins.js';
+import { createUpstreamRegistry } from './upstreams.js';
+import { createPipeline, type Pipeline } from './pipeline.js';
+import { createRateLimiter } from './rate-limiter.js';
+import type { Upstream } from './types.js';
+import { createUpstreamConnection } from './upstream-connection.js';
+
+const fixture = fileURLToPath(new URL('../../test/fixtures/mcp-upstream.mjs', import.meta.url));
+const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
+const logger = createLogger({ level: process.env.DEBUG_GW ? 'warn' : 'silent' });
+
+const upstream = (name: string, extra: Partial<Upstream> = {}): Upstream => ({
+  name,
+  transport: { kind: 'stdio', command: process.execPath, args: [fixture], env: { UPSTREAM_SECRET: 'secret:gh-token' } },
+  timeoutMs: 2000,
+  restartBackoffMs: 100,
+  isolation: 'shared',
+  toolPolicy: 'trust-on-first-use',
+  createdAt: 1,
+  updatedAt: 1,
+  ...extra,
+});
+
+const agent = (name: string, roles: string[]): Agent => ({ name, owner: 'o', roles, labels: {}, environment: null, region: null, clearance: 1, status: 'active', requireDpop: false, createdAt: 1, updatedAt: 1 });
+const agents = new Map([
+  ['reader-bot', agent('reader-bot', ['reader'])],
+  ['admin-bot', agent('admin-bot', ['operator'])],
+  ['nobody', agent('nobody', [])],
+  ['limited-bot', agent('limited-bot', ['operator'])],
+  ['rug-bot', agent('rug-bot', ['reader'])],
+]);
+const lookup: AgentLookup = { get: (n) => Promise.resolve(agents.get(n)), onChange: () => () => undefined };
+
+const policies = `
+@id("readers-read-only")
+permit(principal in Warden::Role::"reader", action == Warden::Action::"mcp:call_tool", resource) when { resource.readOnly };
+
+@id("operators-all")
+permit(principal in Warden::Role::"operator", action == Warden::Action::"mcp:call_tool", resource in Warden::Server::"gh");
+
+@id("no-crash-for-readers")
+forbid(principal in Warden::Role::"reader", action, resource == Warden::Tool::"gh__crash");
+
+@id("echo-no-secrets")
+forbid(principal, action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__echo")
+  when { context has arguments && context.arguments.contains({ key: "text", value: "forbidden" }) };
+`;
+
+async function code(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isWardenError(err)) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
+
+describe('gateway pipeline (real stdio upstream, real authorizer and audit log)', () => {
+  let opened: OpenedTestStore;
+  let audit: TestAuditLog;
+  let catalog: ToolCatalog;
+  let pipeline: Pipeline;
+  let pins: ToolPins;
+  const revealed: string[] = [];
+
+  beforeAll(async () => {
+    opened = await sqlite.openMigrated();
+    audit = await openTestAuditLog(opened.store);
+    const engine = createPolicyEngine();
+    const set = engine.compile(1, [{ name: 'gw.cedar', text: policies }]);
+    const authorizer = createAuthorizer({ engine, active: () => set, providers: [agentEntityProvider(lookup)], audit: audit.log, cacheSize: 0 });
+    const resolve = (value: string) => {
+      revealed.push(value);
+      return Promise.resolve(value === 'secret:gh-token' ? 'ghp_injected_value' : value);
+    };
+    pins = createToolPins({ db: opened.store.db, audit: audit.log });
+    const registry = createUpstreamRegistry({ db: opened.store.db, audit: audit.log });
+    for (const u of [upstream('gh'), upstream('slowpoke', { timeoutMs: 300 }), upstream('careful', { toolPolicy: 'approve-first' })]) {
+      await registry.add({ name: u.name, transport: u.transport, timeoutMs: u.timeoutMs, restartBackoffMs: u.restartBackoffMs, toolPolicy: u.toolPolicy }, { actor: { type: 'admin', id: 'alice' } });
+    }
+    catalog = createToolCatalog({
+      upstreams: registry,
+      pins,
+      connect: (u) => createUpstreamConnection(u, { resolve, logger }),
+      logger,
+    });
+    pipeline = createPipeline({
+      catalog,
+      authorize: (r, o) => authorizer.authorize(r, o),
+      audit: audit.log,
+      limiter: createRateLimiter({ perAgentTool: { rate: 0.001, burst: 3 } }),
+    });
+  });
+  afterAll(async () => {
+    await catalog?.close();
+    await audit?.log.close();
+    await opened?.cleanup();
+  });
+
+  it('lists exactly the tools each agent may call, decided by the same function as calls', async () => {
+    const reader = { agent: 'reader-bot' };
+    const listed = (await pipeline.listTools(reader)).map((t) => t.name).sort();
+    expect(listed).toEqual(['gh__echo', 'gh__env', 'gh__headers', 'gh__mutate', 'gh__slow', 'slowpoke__crash', 'slowpoke__echo', 'slowpoke__env', 'slowpoke__headers', 'slowpoke__mutate', 'slowpoke__slow']);
+    for (const who of ['reader-bot', 'admin-bot', 'nobody']) {
+      const visible = new Set((await pipeline.listTools({ agent: who })).map((t) => t.name));
+      for (const tool of await catalog.tools()) {
+        if (['__crash', '__slow', '__mutate'].some((suffix) => tool.name.endsWith(suffix))) continue; // side effects; covered below
+        const outcome = await code(pipeline.callTool({ agent: who }, tool.name, tool.name.endsWith('echo') ? { text: 'x' } : tool.name.endsWith('delete_repo') ? { repo: 'r' } : {}));
+        expect(outcome === 'ok', `${who} ${tool.name}`).toBe(visible.has(tool.name));
+        if (outcome !== 'ok') expect(outcome).toBe('WARDEN_TOOL_NOT_FOUND');
+      }
+    }
+  });
+
+  it('forwards a permitted call, injects secrets upstream, audits the result with a receipt and an argument digest', async () => {
+    const { result, auditIndex } = await pipeline.callTool({ agent: 'reader-bot' }, 'gh__echo', { text: 'hello' });
+    expect(result.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+    const entry = JSON.parse((await audit.log.entries(auditIndex, 1))[0]!.body!) as AuditEntryBody;
+    expect(entry).toMatchObject({ action: 'mcp.call_tool', actor: { id: 'reader-bot' }, resource: { id: 'gh__echo' }, status: 'success', decision: { effect: 'allow', policy_ids: ['readers-read-only'] } });
+    expect(JSON.stringify(entry)).not.toContain('hello');
+    expect(entry.hashed?.["arguments"]).toMatch(/^hmac-sha256:/);
+    const env = await pipeline.callTool({ agent: 'reader-bot' }, 'gh__env', {});
+    expect(env.result.content).toEqual([{ type: 'text', text: 'ghp_injected_value' }]);
+    expect(revealed).toContain('secret:gh-token');
+  });
+
+  it('hides forbidden, unknown and argument-forbidden calls behind one error', async () => {
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'gh__delete_repo', { repo: 'x' }))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'gh__nope', {}))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'nope', {}))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect(await code(pipeline.callTool({ agent: 'ghost' }, 'gh__echo', { text: 'x' }))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect(await code(pipeline.callTool({ agent: 'admin-bot' }, 'gh__echo', { text: 'forbidden' }))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect(await code(pipeline.callTool({ agent: 'admin-bot' }, 'gh__delete_repo', { repo: 'x' }))).toBe('ok');
+  });
+
+  it('turns an upstream timeout into an error, and a crash into an error followed by a restart', async () => {
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'slowpoke__slow', { ms: 2000 }))).toBe('WARDEN_UPSTREAM_TIMEOUT');
+    // The crash tool is visible to readers on slowpoke (the forbid names gh__crash only).
+    await pipeline.callTool({ agent: 'reader-bot' }, 'slowpoke__crash', {});
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await code(pipeline.callTool({ agent: 'reader-bot' }, 'slowpoke__env', {}));
+    expect(['WARDEN_UPSTREAM_UNAVAILABLE', 'ok']).toContain(after);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'slowpoke__echo', { text: 'back' }))).toBe('ok');
+  });
+
+  it('rate-limits per agent and tool, and records the refusal', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await code(pipeline.callTool({ agent: 'limited-bot' }, 'gh__env', {})));
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'WARDEN_RATE_LIMITED', 'WARDEN_RATE_LIMITED']);
+    const entries = await audit.log.entries(0, await audit.log.size());
+    expect(entries.filter((e) => e.body?.includes('"mcp.rate_limited"')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('hides tools of an approve-first upstream until an admin approves them', async () => {
+    expect((await pipeline.listTools({ agent: 'reader-bot' })).some((t) => t.name.startsWith('careful__'))).toBe(false);
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'careful__echo', { text: 'x' }))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect((await pins.list({ upstream: 'careful', status: 'pending' })).map((p) => p.tool)).toContain('echo');
+    await pins.approve('careful', 'echo', { actor: { type: 'admin', id: 'alice' } });
+    expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'careful__echo', { text: 'x' }))).toBe('ok');
+  });
+
+  it('blocks and hides a tool whose definition changes (rug pull) until it is approved again', async () => {
+    expect(await code(pipeline.callTool({ agent: 'rug-bot' }, 'gh__echo', { text: 'before' }))).toBe('ok');
+    await pipeline.callTool({ agent: 'rug-bot' }, 'gh__mutate', {});
+    // The upstream announced tools/list_changed; the next listing sees the new definition.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await pipeline.listTools({ agent: 'rug-bot' })).map((t) => t.name)).not.toContain('gh__echo');
+    expect(await code(pipeline.callTool({ agent: 'rug-bot' }, 'gh__echo', { text: 'after' }))).toBe('WARDEN_TOOL_NOT_FOUND');
+    const pin = await pins.get('gh', 'echo');
+    expect(pin.status).toBe('blocked');
+    expect(pin.definition.description).toContain('evil.example');
+    await pins.approve('gh', 'echo', { actor: { type: 'admin', id: 'alice' } }, pin.hash);
+    expect(await code(pipeline.callTool({ agent: 'rug-bot' }, 'gh__echo', { text: 'after' }))).toBe('ok');
+    const entries = await audit.log.entries(0, await audit.log.size());
+    expect(entries.some((e) => e.body?.includes('"mcp.tool.changed"'))).toBe(true);
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * One connection to an upstream MCP server, as an MCP client (the official SDK): stdio (Warden spawns
+ * the command with the resolved environment) or Streamable HTTP (with the resolved headers). Secret
+ * references in env and headers are resolved here, when Warden talks upstream, and nowhere else; the
+ * agent's own token is never part of what is sent. The connection is opened on first use; a closed or
+ * crashed one is reopened on the next use, no sooner than its backoff (doubling up to 30 s), and calls
+ * while it is backing off fail at once with WARDEN_UPSTREAM_UNAVAILABLE. Every request has the
+ * upstream's timeout (WARDEN_UPSTREAM_TIMEOUT); protocol errors the upstream returns come back as
+ * WARDEN_UPSTREAM_ERROR with its message, and malformed answers as WARDEN_UPSTREAM_INVALID.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { CallToolResultSchema, ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { WardenError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { version } from '../version.js';
+import type { Upstream } from './types.js';
+
+export interface UpstreamConnection {
+  readonly upstream: Upstream;
+  listTools(): Promise<Tool[]>;
+  callTool(name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult>;
+  /** Called when the upstream announces `notifications/tools/list_changed`. */
+  onToolsChanged(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Resolves secret references in a value (see `secrets/references.ts`). */
+  resolve: (value: string) => Promise<string>;
+  logger: Pick<Logger, 'warn' | 'info'>;
+  now?: () => number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+/** Starting an upstream (spawning a process, the MCP handshake) and listing its tools may take longer than a call. */
+const MIN_SETUP_TIMEOUT_MS = 10_000;
+
+/** Maps what the SDK throws to Warden's upstream errors. */
+function upstreamError(upstream: Upstream, err: unknown): WardenError {
+  if (err instanceof WardenError) return err;
+  const details = { upstream: upstream.name };
+  if (err instanceof McpError) {
+    if (err.code === (ErrorCode.RequestTimeout as number)) return new WardenError('WARDEN_UPSTREAM_TIMEOUT', `upstream ${upstream.name} did not answer in time`, { details, cause: err });
+    if (err.code === (ErrorCode.ConnectionClosed as number)) return new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} closed the connection`, { details, cause: err });
+    return new WardenError('WARDEN_UPSTREAM_ERROR', `upstream ${upstream.name}: ${err.message.slice(0, 500)}`, { details: { ...details, code: err.code }, cause: err });
+  }
+  if (err instanceof Error && err.name === 'ZodError') return new WardenError('WARDEN_UPSTREAM_INVALID', `upstream ${upstream.name} sent a malformed answer`, { details, cause: err });
+  return new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is unavailable`, { details, cause: err });
+}
+
+async function transportFor(upstream: Upstream, resolve: (value: string) => Promise<string>): Promise<Transport> {
+  const t = upstream.transport;
+  if (t.kind === 'stdio') {
+    const env: Record<string, string> = { ...getDefaultEnvironment() };
+    for (const [key, value] of Object.entries(t.env)) env[key] = await resolve(value);
+    return new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'ignore' });
+  }
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(t.headers)) headers[key] = await resolve(value);
+  return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers, redirect: 'error' } });
+}
+
+export function createUpstreamConnection(upstream: Upstream, options: ConnectOptions): UpstreamConnection {
+  const now = options.now ?? Date.now;
+  let client: Promise<Client> | undefined;
+  let closed = false;
+  let failures = 0;
+  let retryAt = 0;
+  const toolListeners: (() => void)[] = [];
+
+  const connect = async (): Promise<Client> => {
+    const c = new Client({ name: 'warden-gateway', version }, { capabilities: {} });
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      for (const listener of toolListeners) listener();
+    });
+    const transport = await transportFor(upstream, options.resolve);
+    await c.connect(transport, { timeout: Math.max(upstream.timeoutMs, MIN_SETUP_TIMEOUT_MS) });
+    c.onclose = () => {
+      if (closed) return;
+      options.logger.warn({ upstream: upstream.name }, 'upstream connection closed; it will be reopened on next use');
+      client = undefined;
+      failures++;
+      retryAt = now() + Math.min(MAX_BACKOFF_MS, upstream.restartBackoffMs * 2 ** Math.max(0, failures - 1));
+    };
+    return c;
+  };
+
+  const open = (): Promise<Client> => {
+    if (closed) return Promise.reject(new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is closed`));
+    if (client) return client;
+    if (now() < retryAt) {
+      return Promise.reject(new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is restarting`, { details: { upstream: upstream.name, retryAfterMs: retryAt - now() } }));
+    }
+    const opening = connect();
+    client = opening;
+    opening.then(
+      () => {
+        failures = 0;
+      },
+      (err: unknown) => {
+        if (client === opening) client = undefined;
+        failures++;
+        retryAt = now() + Math.min(MAX_BACKOFF_MS, upstream.restartBackoffMs * 2 ** Math.max(0, failures - 1));
+        options.logger.warn({ upstream: upstream.name, err }, 'could not connect to upstream');
+      },
+    );
+    return opening;
+  };
+
+  const request = async <T>(work: (c: Client) => Promise<T>): Promise<T> => {
+    try {
+      return await work(await open());
+    } catch (err) {
+      throw upstreamError(upstream, err);
+    }
+  };
+
+  return {
+    upstream,
+    listTools: () =>
+      request(async (c) => {
+        const tools: Tool[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await c.listTools(cursor === undefined ? {} : { cursor }, { timeout: Math.max(upstream.timeoutMs, MIN_SETUP_TIMEOUT_MS) });
+          tools.push(...page.tools);
+          cursor = page.nextCursor;
+        } while (cursor !== undefined && tools.length < 10_000);
+        return tools;
+      }),
+    callTool: (name, args) =>
+      request((c) => c.request({ method: 'tools/call', params: { name, ...(args === undefined ? {} : { arguments: args }) } }, CallToolResultSchema, { timeout: upstream.timeoutMs })),
+    onToolsChanged(listener) {
+      toolListeners.push(listener);
+    },
+    async close() {
+      closed = true;
+      const c = client;
+      client = undefined;
+      if (c) await c.then((x) => x.close(), () => undefined);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The MCP gateway, composed for the server: secrets (stored through the barrier, revealed only to
+ * upstream connections), the upstream registry, tool pins, the tool catalog with one connection per upstream, the
+ * pipeline over the one authorizer and the audit log, and their routes — `/mcp` for agents (tokens for
+ * `<issuer>/mcp`), `/v1/mcp/servers`, `/v1/mcp/tools` (pins) and `/v1/secrets` for admins.
+ */
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
+import { requireAgent } from '../api/agent-auth.js';
+import { mcpResourceMetadataUrl, mcpRoutes } from '../api/mcp.js';
+import { secretRoutes } from '../api/secrets.js';
+import { toolPinRoutes } from '../api/tool-pins.js';
+import { upstreamRoutes } from '../api/upstreams.js';
+import type { Config } from '../config/index.js';
+import { createToolCatalog, type ToolCatalog } from '../gateway/catalog.js';
+import { createToolPins } from '../gateway/tool-pins.js';
+import { createPipeline } from '../gateway/pipeline.js';
+import { createRateLimiter } from '../gateway/rate-limiter.js';
+import { createUpstreamConnection } from '../gateway/upstream-connection.js';
+import { createUpstreamRegistry } from '../gateway/upstreams.js';
+import type { TokenVerifier } from '../identity/token-verifier.js';
+import type { AdminRole } from '../identity/types.js';
+import type { Logger } from '../log/index.js';
+import type { Authorizer } from '../policy/index.js';
+import { createSecretStore, resolveSecretReferences } from '../secrets/index.js';
+import type { Runtime } from './runtime.js';
+
+export interface Gateway {
+  readonly catalog: ToolCatalog;
+  readonly routes: FastifyPluginAsync[];
+  close(): Promise<void>;
+}
+
+export interface OpenGatewayOptions {
+  runtime: Pick<Runtime, 'store' | 'barrier' | 'audit'>;
+  config: Pick<Config, 'gateway'>;
+  issuer: string;
+  authorizer: Pick<Authorizer, 'authorize'>;
+  verifier: Pick<TokenVerifier, 'verify'>;
+  requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
+  logger: Logger;
+}
+
+export function openGateway({ runtime, config, issuer, authorizer, verifier, requireAdmin, logger }: OpenGatewayOptions): Gateway {
+  const { store, barrier, audit } = runtime;
+  const secrets = createSecretStore({ db: store.db, barrier, audit });
+  const registry = createUpstreamRegistry({ db: store.db, audit });
+  const resolve = (value: string) => resolveSecretReferences(value, (name) => secrets.reveal(name));
+  const pins = createToolPins({ db: store.db, audit });
+  const catalog = createToolCatalog({ upstreams: registry, pins, connect: (upstream) => createUpstreamConnection(upstream, { resolve, logger }), logger });
+  const pipeline = createPipeline({
+    catalog,
+    authorize: (request, options) => authorizer.authorize(request, options),
+    audit,
+    limiter: createRateLimiter(config.gateway.rateLimits),
+  });
+  const mcpResource = `${issuer.replace(/\/+$/, '')}/mcp`;
+  const authenticateAgent = requireAgent({ verifier, resource: mcpResource, baseUrl: issuer, audit, resourceMetadata: mcpResourceMetadataUrl(issuer) });
+  return {
+    catalog,
+    routes: [mcpRoutes({ pipeline, authenticateAgent, issuer }), upstreamRoutes({ registry, requireAdmin }), toolPinRoutes({ pins, requireAdmin }), secretRoutes({ store: secrets, requireAdmin })],
+    close: () => catalog.close(),
+  };
+}
