@@ -39,6 +39,8 @@ export const jsonRpcCodes: Partial<Record<ErrorCode, number>> = {
   WARDEN_UPSTREAM_INVALID: -32005,
   WARDEN_AUDIT_UNAVAILABLE: -32006,
   WARDEN_FORBIDDEN: -32007,
+  WARDEN_APPROVAL_PENDING: -32008,
+  WARDEN_APPROVAL_DENIED: -32009,
 };
 
 const id = z.union([z.string().max(256), z.number().int()]);
@@ -59,7 +61,8 @@ const rpcError = (messageId: unknown, code: number, text: string, data?: Record<
 function toRpcError(messageId: unknown, err: unknown) {
   if (isWardenError(err)) {
     const retry = typeof err.details?.retryAfterMs === 'number' ? { retryAfterMs: err.details.retryAfterMs } : {};
-    return rpcError(messageId, jsonRpcCodes[err.code] ?? -32603, err.message, { code: err.code, ...retry });
+    const approval = typeof err.details?.approvalId === 'string' ? { approvalId: err.details.approvalId } : {};
+    return rpcError(messageId, jsonRpcCodes[err.code] ?? -32603, err.message, { code: err.code, ...retry, ...approval });
   }
   return rpcError(messageId, -32603, 'internal error', { code: 'WARDEN_INTERNAL' });
 }

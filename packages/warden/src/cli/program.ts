@@ -10,6 +10,7 @@ import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
 import { keysCommand } from './commands/keys.js';
 import { loginCommands } from './commands/login.js';
+import { approvalsCommand } from './commands/approvals.js';
 import { mcpCommand } from './commands/mcp.js';
 import { operatorCommand } from './commands/operator.js';
 import { policiesCommand } from './commands/policies.js';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
   keysCommand(program, ctx);
   secretsCommand(program, ctx);
   mcpCommand(program, ctx);
+  approvalsCommand(program, ctx);
   return program;
 }
 

@@ -173,6 +173,10 @@ const bucket = (rate: number, burst: number) =>
 export const gatewaySchema = z.strictObject({
   /** Token buckets of the MCP gateway's limit stage (tokens per second, bucket size). */
   rateLimits: z.strictObject({ perAgent: bucket(50, 100), perAgentTool: bucket(20, 40) }).prefault({}),
+  /** How long a call that needs approval is held waiting for an admin. */
+  approvalWait: duration('30s').refine((ms) => ms >= 0 && ms <= 600_000, 'must be at most 10m'),
+  /** How long an approval can be used after the call was first held. */
+  approvalTtl: duration('10m').refine((ms) => ms >= 1000 && ms <= 86_400_000, 'must be between 1s and 24h'),
 });
 
 export const configSchema = z.strictObject({

@@ -74,6 +74,8 @@ export const errorCatalog = {
   WARDEN_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream did not answer in time', exitCode: 1 },
   WARDEN_UPSTREAM_ERROR: { status: 502, title: 'Upstream returned an error', exitCode: 1 },
   WARDEN_UPSTREAM_INVALID: { status: 502, title: 'Upstream sent a malformed answer', exitCode: 1 },
+  WARDEN_APPROVAL_PENDING: { status: 409, title: 'Call waits for approval', exitCode: 1 },
+  WARDEN_APPROVAL_DENIED: { status: 403, title: 'Call was denied by an admin', exitCode: 1 },
 
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },

@@ -7,6 +7,7 @@ import { createLogger } from '../log/index.js';
 import { agentEntityProvider, createAuthorizer, createPolicyEngine } from '../policy/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
+import { createApprovals, type Approvals } from './approvals.js';
 import { createToolCatalog, type ToolCatalog } from './catalog.js';
 import { createToolPins, type ToolPins } from './tool-pins.js';
 import { createUpstreamRegistry } from './upstreams.js';
@@ -38,6 +39,7 @@ const agents = new Map([
   ['nobody', agent('nobody', [])],
   ['limited-bot', agent('limited-bot', ['operator'])],
   ['rug-bot', agent('rug-bot', ['reader'])],
+  ['careful-bot', agent('careful-bot', ['approver'])],
 ]);
 const lookup: AgentLookup = { get: (n) => Promise.resolve(agents.get(n)), onChange: () => () => undefined };
 
@@ -50,6 +52,10 @@ permit(principal in Warden::Role::"operator", action == Warden::Action::"mcp:cal
 
 @id("no-crash-for-readers")
 forbid(principal in Warden::Role::"reader", action, resource == Warden::Tool::"gh__crash");
+
+@id("approve-deletes")
+@approval("required")
+permit(principal in Warden::Role::"approver", action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__delete_repo");
 
 @id("echo-no-secrets")
 forbid(principal, action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__echo")
@@ -72,6 +78,7 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
   let catalog: ToolCatalog;
   let pipeline: Pipeline;
   let pins: ToolPins;
+  let approvals: Approvals;
   const revealed: string[] = [];
 
   beforeAll(async () => {
@@ -95,11 +102,13 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
       connect: (u) => createUpstreamConnection(u, { resolve, logger }),
       logger,
     });
+    approvals = createApprovals({ db: opened.store.db, audit: audit.log, waitMs: 300, ttlMs: 60_000, pollMs: 20 });
     pipeline = createPipeline({
       catalog,
+      approvals: { store: approvals, needsApproval: (d) => d.policies.some((id) => /@approval\("required"\)/.test(set.policies.get(id) ?? '')) },
       authorize: (r, o) => authorizer.authorize(r, o),
       audit: audit.log,
-      limiter: createRateLimiter({ perAgentTool: { rate: 0.001, burst: 3 } }),
+      limiter: createRateLimiter({ perAgentTool: { rate: 0.001, burst: 8 } }),
     });
   });
   afterAll(async () => {
@@ -157,8 +166,8 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
 
   it('rate-limits per agent and tool, and records the refusal', async () => {
     const outcomes: string[] = [];
-    for (let i = 0; i < 5; i++) outcomes.push(await code(pipeline.callTool({ agent: 'limited-bot' }, 'gh__env', {})));
-    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'WARDEN_RATE_LIMITED', 'WARDEN_RATE_LIMITED']);
+    for (let i = 0; i < 10; i++) outcomes.push(await code(pipeline.callTool({ agent: 'limited-bot' }, 'gh__env', {})));
+    expect(outcomes).toEqual([...Array<string>(8).fill('ok'), 'WARDEN_RATE_LIMITED', 'WARDEN_RATE_LIMITED']);
     const entries = await audit.log.entries(0, await audit.log.size());
     expect(entries.filter((e) => e.body?.includes('"mcp.rate_limited"')).length).toBeGreaterThanOrEqual(2);
   });
@@ -185,5 +194,56 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
     expect(await code(pipeline.callTool({ agent: 'rug-bot' }, 'gh__echo', { text: 'after' }))).toBe('ok');
     const entries = await audit.log.entries(0, await audit.log.size());
     expect(entries.some((e) => e.body?.includes('"mcp.tool.changed"'))).toBe(true);
+  });
+
+  it('holds a call that needs approval; an approval is bound to agent, tool and arguments, single-use, and a denial refuses', async () => {
+    const careful = { agent: 'careful-bot' };
+    const admin = { actor: { type: 'admin' as const, id: 'alice' } };
+    const held = async (args: Record<string, unknown>) => {
+      try {
+        await pipeline.callTool(careful, 'gh__delete_repo', args);
+        return { code: 'ok', id: '' };
+      } catch (err) {
+        if (!isWardenError(err)) throw err;
+        return { code: err.code, id: typeof err.details?.approvalId === 'string' ? err.details.approvalId : '' };
+      }
+    };
+    const first = await held({ repo: 'prod' });
+    expect(first.code).toBe('WARDEN_APPROVAL_PENDING');
+    expect(first.id).toMatch(/^apr_/);
+    expect((await held({ repo: 'prod' })).id).toBe(first.id);
+    expect((await approvals.list({ status: 'pending' })).map((a) => a.id)).toContain(first.id);
+    await approvals.decide(first.id, 'approved', admin);
+    await expect(approvals.decide(first.id, 'denied', admin)).rejects.toMatchObject({ code: 'WARDEN_CONFLICT' });
+    // Other arguments do not match the approval.
+    expect((await held({ repo: 'other' })).code).toBe('WARDEN_APPROVAL_PENDING');
+    expect((await held({ repo: 'prod' })).code).toBe('ok');
+    // Single use: the identical call needs a new approval.
+    const again = await held({ repo: 'prod' });
+    expect(again.code).toBe('WARDEN_APPROVAL_PENDING');
+    expect(again.id).not.toBe(first.id);
+    await approvals.decide(again.id, 'denied', admin);
+    expect((await held({ repo: 'prod' })).code).toBe('WARDEN_APPROVAL_DENIED');
+    // A call approved while it is held proceeds.
+    const known = new Set((await approvals.list()).map((a) => a.id));
+    const waiting = approvals.await({ agent: 'careful-bot', tool: 'gh__delete_repo', args: { repo: 'live' } });
+    await new Promise((r) => setTimeout(r, 50));
+    const live = (await approvals.list({ status: 'pending' })).find((a) => !known.has(a.id));
+    await approvals.decide(live!.id, 'approved', admin);
+    await expect(waiting).resolves.toMatchObject({ status: 'used' });
+  });
+
+  it('refuses to decide or use an expired approval', async () => {
+    let clock = 1_000_000;
+    const expiring = createApprovals({ db: opened.store.db, audit: audit.log, waitMs: 0, ttlMs: 1000, now: () => clock });
+    const call = { agent: 'careful-bot', tool: 'gh__echo', args: { text: 'x' } };
+    const id = await expiring.await(call).then(
+      () => '',
+      (err: unknown) => (isWardenError(err) ? String(err.details?.approvalId) : ''),
+    );
+    expect(id).toMatch(/^apr_/);
+    clock += 1001;
+    await expect(expiring.decide(id, 'approved', { actor: { type: 'admin', id: 'alice' } })).rejects.toMatchObject({ code: 'WARDEN_CONFLICT' });
+    await expect(expiring.await(call)).rejects.toMatchObject({ code: 'WARDEN_APPROVAL_PENDING' });
   });
 });

@@ -12,7 +12,8 @@
  * (`audit(decision)`). A tool the agent may not call answers exactly like one that does not exist.
  * `forward` calls the upstream (Warden's credentials, never the agent's token). `screen(out)` runs the
  * output detectors. `audit(result)` records the outcome, the upstream latency and an HMAC digest of the
- * arguments; its index is the call's receipt. `observe` hands the outcome to the watch plane (a hook).
+ * arguments; its index is the call's receipt. A call whose determining policy is annotated
+ * `@approval("required")` is held for a human decision between authorize and forward (`approvals.ts`). `observe` hands the outcome to the watch plane (a hook).
  * `tools/list` shows exactly the tools `authorize` would let the agent call — the same function decides.
  */
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -22,6 +23,7 @@ import type { Decision } from '../policy/authorizer.js';
 import { adminContext } from '../policy/builtin.js';
 import type { AuthorizationRequest, AuthorizeOptions, CedarEntity } from '../policy/index.js';
 import type { CatalogTool, ToolCatalog } from './catalog.js';
+import type { Approvals } from './approvals.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /** The agent on whose behalf a request runs (from the authenticate stage). */
@@ -55,6 +57,8 @@ export interface PipelineOptions {
   authorize: (request: AuthorizationRequest, options: AuthorizeOptions) => Promise<Decision>;
   audit: { append(event: AuditEvent): Promise<{ index: number }> };
   limiter: RateLimiter;
+  /** Human approval: calls whose decision `needsApproval` are held until an admin approves them. */
+  approvals?: { store: Pick<Approvals, 'await'>; needsApproval: (decision: Decision) => boolean };
   detectors?: { input: Detector[]; output: Detector[] };
   observe?: (event: { agent: string; tool: string; outcome: 'success' | 'failure'; latencyMs: number }) => void;
   now?: () => number;
@@ -139,6 +143,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       // authorize + audit(decision)
       const decision = await decide(caller, tool, args, findingsIn);
       if (decision.decision !== 'allow') throw unknownTool(name);
+      // approval (held until an admin decides, single use, bound to agent, tool and argument digest)
+      if (options.approvals?.needsApproval(decision)) await options.approvals.store.await({ agent: caller.agent, tool: name, args });
       // forward
       const started = now();
       let result: CallToolResult | undefined;

@@ -60,7 +60,12 @@ async function transportFor(upstream: Upstream, resolve: (value: string) => Prom
   }
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(t.headers)) headers[key] = await resolve(value);
-  return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers, redirect: 'error' } });
+  // The SDK hands every fetch one shared abort signal; undici keeps a listener on it per request until the
+  // request is garbage-collected, so requests get slower as listeners pile up. Each request gets its own
+  // deadline instead (the protocol's timeout still answers the caller first).
+  const requestTimeout = upstream.timeoutMs + 5000;
+  const ownSignal: typeof fetch = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(requestTimeout) });
+  return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers, redirect: 'error' }, fetch: ownSignal });
 }
 
 export function createUpstreamConnection(upstream: Upstream, options: ConnectOptions): UpstreamConnection {

@@ -11,6 +11,8 @@ import { secretRoutes } from '../api/secrets.js';
 import { toolPinRoutes } from '../api/tool-pins.js';
 import { upstreamRoutes } from '../api/upstreams.js';
 import type { Config } from '../config/index.js';
+import { approvalRoutes } from '../api/approvals.js';
+import { createApprovals } from '../gateway/approvals.js';
 import { createToolCatalog, type ToolCatalog } from '../gateway/catalog.js';
 import { createToolPins } from '../gateway/tool-pins.js';
 import { createPipeline } from '../gateway/pipeline.js';
@@ -20,9 +22,12 @@ import { createUpstreamRegistry } from '../gateway/upstreams.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { AdminRole } from '../identity/types.js';
 import type { Logger } from '../log/index.js';
-import type { Authorizer } from '../policy/index.js';
+import type { Authorizer, CompiledPolicySet } from '../policy/index.js';
 import { createSecretStore, resolveSecretReferences } from '../secrets/index.js';
 import type { Runtime } from './runtime.js';
+
+/** A policy annotated `@approval("required")` holds the calls it permits for a human decision. */
+export const APPROVAL_REQUIRED = /@approval\s*\(\s*"required"\s*\)/;
 
 export interface Gateway {
   readonly catalog: ToolCatalog;
@@ -35,19 +40,23 @@ export interface OpenGatewayOptions {
   config: Pick<Config, 'gateway'>;
   issuer: string;
   authorizer: Pick<Authorizer, 'authorize'>;
+  /** The active operator policy set (for `@approval("required")` annotations). */
+  activePolicies: () => CompiledPolicySet | undefined;
   verifier: Pick<TokenVerifier, 'verify'>;
   requireAdmin: (...roles: AdminRole[]) => onRequestHookHandler;
   logger: Logger;
 }
 
-export function openGateway({ runtime, config, issuer, authorizer, verifier, requireAdmin, logger }: OpenGatewayOptions): Gateway {
+export function openGateway({ runtime, config, issuer, authorizer, activePolicies, verifier, requireAdmin, logger }: OpenGatewayOptions): Gateway {
   const { store, barrier, audit } = runtime;
   const secrets = createSecretStore({ db: store.db, barrier, audit });
   const registry = createUpstreamRegistry({ db: store.db, audit });
   const resolve = (value: string) => resolveSecretReferences(value, (name) => secrets.reveal(name));
   const pins = createToolPins({ db: store.db, audit });
   const catalog = createToolCatalog({ upstreams: registry, pins, connect: (upstream) => createUpstreamConnection(upstream, { resolve, logger }), logger });
+  const approvals = createApprovals({ db: store.db, audit, waitMs: config.gateway.approvalWait, ttlMs: config.gateway.approvalTtl });
   const pipeline = createPipeline({
+    approvals: { store: approvals, needsApproval: (decision) => decision.policies.some((id) => APPROVAL_REQUIRED.test(activePolicies()?.policies.get(id) ?? '')) },
     catalog,
     authorize: (request, options) => authorizer.authorize(request, options),
     audit,
@@ -57,7 +66,7 @@ export function openGateway({ runtime, config, issuer, authorizer, verifier, req
   const authenticateAgent = requireAgent({ verifier, resource: mcpResource, baseUrl: issuer, audit, resourceMetadata: mcpResourceMetadataUrl(issuer) });
   return {
     catalog,
-    routes: [mcpRoutes({ pipeline, authenticateAgent, issuer }), upstreamRoutes({ registry, requireAdmin }), toolPinRoutes({ pins, requireAdmin }), secretRoutes({ store: secrets, requireAdmin })],
+    routes: [mcpRoutes({ pipeline, authenticateAgent, issuer }), upstreamRoutes({ registry, requireAdmin }), toolPinRoutes({ pins, requireAdmin }), approvalRoutes({ approvals, requireAdmin }), secretRoutes({ store: secrets, requireAdmin })],
     close: () => catalog.close(),
   };
 }

@@ -10,6 +10,7 @@ import type { PolicyTables } from './tables-policies.js';
 import type { KmsTables } from './tables-kms.js';
 import type { TokenTables } from './tables-tokens.js';
 import type { ToolPinTables } from './tables-tool-pins.js';
+import type { ApprovalTables } from './tables-approvals.js';
 import type { UpstreamTables } from './tables-upstreams.js';
 
 /** One barrier key version, wrapped (encrypted) by the root key. */
@@ -65,7 +66,7 @@ export interface SystemKeysTable {
 }
 
 /** Every table, by name: the core tables here, the identity tables in tables-*.ts. */
-export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables, UpstreamTables, ToolPinTables {
+export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables, UpstreamTables, ToolPinTables, ApprovalTables {
   barrier_keys: BarrierKeysTable;
   secrets: SecretsTable;
   audit_entries: AuditEntriesTable;

@@ -14,6 +14,7 @@ import { migration0007PolicyLinks } from './0007-policy-links.js';
 import { migration0008Kms } from './0008-kms.js';
 import { migration0009Upstreams } from './0009-upstreams.js';
 import { migration0010ToolPins } from './0010-tool-pins.js';
+import { migration0011Approvals } from './0011-approvals.js';
 import { columnTypes, type StoreKind } from './column-types.js';
 
 export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
@@ -33,6 +34,7 @@ export function createMigrationProvider(kind: StoreKind): MigrationProvider {
         '0008-kms': migration0008Kms(types, kind),
         '0009-upstreams': migration0009Upstreams(types, kind),
         '0010-tool-pins': migration0010ToolPins(types, kind),
+        '0011-approvals': migration0011Approvals(types, kind),
       });
     },
   };
