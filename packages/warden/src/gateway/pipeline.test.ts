@@ -18,7 +18,7 @@ import { createUpstreamConnection } from './upstream-connection.js';
 
 const fixture = fileURLToPath(new URL('../../test/fixtures/mcp-upstream.mjs', import.meta.url));
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
-const logger = createLogger({ level: process.env.DEBUG_GW ? 'warn' : 'silent' });
+const logger = createLogger({ level: 'silent' });
 
 const upstream = (name: string, extra: Partial<Upstream> = {}): Upstream => ({
   name,
