@@ -10,17 +10,16 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditLog, JsonValue } from '../audit/index.js';
-import { WardenError } from '../errors/index.js';
+import { WardenError, isWardenError } from '../errors/index.js';
 import { auditFirst, type ChangeContext } from '../identity/agents.js';
 import type { Database } from '../store/database.js';
 import { isUniqueViolation } from '../store/index.js';
+import { secretReferences } from '../secrets/index.js';
 import type { McpUpstreamsTable } from '../store/tables-upstreams.js';
 import type { Isolation, ToolPolicy, Upstream, UpstreamTransport } from './types.js';
 
 /** 1..32 lower-case letters, digits and dashes; no `_`, so `<server>__<tool>` is unambiguous. */
 export const upstreamNamePattern = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-/** The NAME of a secret reference (`secret:NAME`, `{{secret:NAME}}`). */
-export const secretNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** An RFC 7230 `token` (a header field name). */
 export const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -96,19 +95,17 @@ export function checkUpstreamName(name: unknown): string {
 }
 
 /**
- * Refuses a malformed secret reference in `value`: a whole value `secret:NAME`, or `{{secret:NAME}}`
- * anywhere inside, where NAME must match `secretNamePattern`.
+ * Refuses a malformed secret reference in `value` (a whole value `secret:NAME`, or `{{secret:NAME}}`
+ * anywhere inside), by the same rules `secrets/references.ts` resolves them with.
  */
 export function checkSecretReferences(value: string, field: string): void {
-  if (value.startsWith('secret:') && !secretNamePattern.test(value.slice('secret:'.length))) {
-    throw invalid(`${field} is not a valid secret reference (secret:NAME, NAME a lower-case slug)`, field);
-  }
-  for (let at = value.indexOf('{{secret:'); at !== -1; at = value.indexOf('{{secret:', at + 1)) {
-    const end = value.indexOf('}}', at);
-    const name = end === -1 ? undefined : value.slice(at + '{{secret:'.length, end);
-    if (name === undefined || !secretNamePattern.test(name)) {
-      throw invalid(`${field} holds a malformed secret reference ({{secret:NAME}}, NAME a lower-case slug)`, field);
+  try {
+    secretReferences(value);
+  } catch (err) {
+    if (isWardenError(err, 'WARDEN_VALIDATION_FAILED')) {
+      throw invalid(`${field} holds a malformed secret reference (secret:NAME or {{secret:NAME}}, NAME a lower-case slug)`, field);
     }
+    throw err;
   }
 }
 
