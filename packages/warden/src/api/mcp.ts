@@ -2,7 +2,8 @@
  * The agent-facing MCP endpoint: `POST /mcp`, Streamable HTTP in its stateless JSON-response form (no
  * session, no server-initiated stream: `GET` and `DELETE` answer 405), so nothing protocol-shaped is
  * built per request. It speaks JSON-RPC 2.0 directly: `initialize` (protocol versions the SDK supports),
- * `ping`, `tools/list` and `tools/call` through the gateway pipeline; notifications are accepted (202).
+ * `ping`, `tools/list`, `tools/call`, `prompts/list`, `prompts/get`, `resources/list`,
+ * `resources/templates/list` and `resources/read` through the gateway pipeline; notifications are accepted (202).
  *
  * Before any of that: an `Origin` other than Warden's own is refused (403, DNS-rebinding defence); the
  * access token must be for `<issuer>/mcp` (401 with `WWW-Authenticate: Bearer … resource_metadata=…`
@@ -33,7 +34,9 @@ export const jsonRpcCodes: Partial<Record<ErrorCode, number>> = {
   WARDEN_TOOL_NOT_FOUND: -32602,
   WARDEN_VALIDATION_FAILED: -32602,
   WARDEN_RATE_LIMITED: -32001,
-  WARDEN_UPSTREAM_TIMEOUT: -32002,
+  WARDEN_PROMPT_NOT_FOUND: -32602,
+  WARDEN_RESOURCE_NOT_FOUND: -32002,
+  WARDEN_UPSTREAM_TIMEOUT: -32010,
   WARDEN_UPSTREAM_UNAVAILABLE: -32003,
   WARDEN_UPSTREAM_ERROR: -32004,
   WARDEN_UPSTREAM_INVALID: -32005,
@@ -51,6 +54,8 @@ const message = z.object({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 const callParams = z.object({ name: z.string().min(1).max(256), arguments: z.record(z.string(), z.unknown()).optional() });
+const promptParams = z.object({ name: z.string().min(1).max(256), arguments: z.record(z.string(), z.string()).optional() });
+const readParams = z.object({ uri: z.string().min(1).max(2048) });
 
 const rpcError = (messageId: unknown, code: number, text: string, data?: Record<string, unknown>) => ({
   jsonrpc: '2.0' as const,
@@ -98,7 +103,7 @@ export function mcpRoutes({ pipeline, authenticateAgent, issuer }: McpRoutesOpti
         case 'initialize': {
           const asked = typeof msg.params?.['protocolVersion'] === 'string' ? msg.params['protocolVersion'] : LATEST_PROTOCOL_VERSION;
           const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(asked) ? asked : LATEST_PROTOCOL_VERSION;
-          return { jsonrpc: '2.0', id: msg.id, result: { protocolVersion, capabilities: { tools: { listChanged: false } }, serverInfo: { name: 'warden', version } } };
+          return { jsonrpc: '2.0', id: msg.id, result: { protocolVersion, capabilities: { tools: { listChanged: false }, prompts: { listChanged: false }, resources: { listChanged: false, subscribe: false } }, serverInfo: { name: 'warden', version } } };
         }
         case 'ping':
           return { jsonrpc: '2.0', id: msg.id, result: {} };
@@ -108,6 +113,26 @@ export function mcpRoutes({ pipeline, authenticateAgent, issuer }: McpRoutesOpti
           const params = callParams.safeParse(msg.params ?? {});
           if (!params.success) return rpcError(msg.id, -32602, 'tools/call needs a tool name and object arguments');
           const { result, auditIndex } = await pipeline.callTool(callerOf(request), params.data.name, params.data.arguments);
+          setAuditReceipt(reply, auditIndex);
+          return { jsonrpc: '2.0', id: msg.id, result };
+        }
+        case 'prompts/list':
+          return { jsonrpc: '2.0', id: msg.id, result: { prompts: await pipeline.listPrompts(callerOf(request)) } };
+        case 'prompts/get': {
+          const params = promptParams.safeParse(msg.params ?? {});
+          if (!params.success) return rpcError(msg.id, -32602, 'prompts/get needs a prompt name and string arguments');
+          const { result, auditIndex } = await pipeline.getPrompt(callerOf(request), params.data.name, params.data.arguments);
+          setAuditReceipt(reply, auditIndex);
+          return { jsonrpc: '2.0', id: msg.id, result };
+        }
+        case 'resources/list':
+          return { jsonrpc: '2.0', id: msg.id, result: { resources: await pipeline.listResources(callerOf(request)) } };
+        case 'resources/templates/list':
+          return { jsonrpc: '2.0', id: msg.id, result: { resourceTemplates: await pipeline.listResourceTemplates(callerOf(request)) } };
+        case 'resources/read': {
+          const params = readParams.safeParse(msg.params ?? {});
+          if (!params.success) return rpcError(msg.id, -32602, 'resources/read needs a uri');
+          const { result, auditIndex } = await pipeline.readResource(callerOf(request), params.data.uri);
           setAuditReceipt(reply, auditIndex);
           return { jsonrpc: '2.0', id: msg.id, result };
         }

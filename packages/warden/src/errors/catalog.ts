@@ -69,6 +69,8 @@ export const errorCatalog = {
 
   // MCP gateway
   WARDEN_TOOL_NOT_FOUND: { status: 404, title: 'Unknown tool', exitCode: 2 },
+  WARDEN_PROMPT_NOT_FOUND: { status: 404, title: 'Unknown prompt', exitCode: 2 },
+  WARDEN_RESOURCE_NOT_FOUND: { status: 404, title: 'Unknown resource', exitCode: 2 },
   WARDEN_RATE_LIMITED: { status: 429, title: 'Rate limit exceeded', exitCode: 1 },
   WARDEN_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream is unavailable', exitCode: 1 },
   WARDEN_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream did not answer in time', exitCode: 1 },

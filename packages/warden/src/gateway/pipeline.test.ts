@@ -8,7 +8,7 @@ import { agentEntityProvider, createAuthorizer, createPolicyEngine } from '../po
 import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
 import { createApprovals, type Approvals } from './approvals.js';
-import { createToolCatalog, type ToolCatalog } from './catalog.js';
+import { createCatalog, type Catalog } from './catalog.js';
 import { createToolPins, type ToolPins } from './tool-pins.js';
 import { createUpstreamRegistry } from './upstreams.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
@@ -57,6 +57,16 @@ forbid(principal in Warden::Role::"reader", action, resource == Warden::Tool::"g
 @approval("required")
 permit(principal in Warden::Role::"approver", action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__delete_repo");
 
+@id("readers-public-memo")
+permit(principal in Warden::Role::"reader", action == Warden::Action::"mcp:read_resource", resource == Warden::Resource::"memo://public");
+
+@id("readers-notes")
+permit(principal in Warden::Role::"reader", action == Warden::Action::"mcp:read_resource", resource)
+  when { resource.uri like "memo://notes/*" };
+
+@id("operators-prompts")
+permit(principal in Warden::Role::"operator", action == Warden::Action::"mcp:get_prompt", resource in Warden::Server::"gh");
+
 @id("echo-no-secrets")
 forbid(principal, action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__echo")
   when { context has arguments && context.arguments.contains({ key: "text", value: "forbidden" }) };
@@ -75,7 +85,7 @@ async function code(promise: Promise<unknown>): Promise<string> {
 describe('gateway pipeline (real stdio upstream, real authorizer and audit log)', () => {
   let opened: OpenedTestStore;
   let audit: TestAuditLog;
-  let catalog: ToolCatalog;
+  let catalog: Catalog;
   let pipeline: Pipeline;
   let pins: ToolPins;
   let approvals: Approvals;
@@ -93,10 +103,10 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
     };
     pins = createToolPins({ db: opened.store.db, audit: audit.log });
     const registry = createUpstreamRegistry({ db: opened.store.db, audit: audit.log });
-    for (const u of [upstream('gh'), upstream('slowpoke', { timeoutMs: 300 }), upstream('careful', { toolPolicy: 'approve-first' })]) {
-      await registry.add({ name: u.name, transport: u.transport, timeoutMs: u.timeoutMs, restartBackoffMs: u.restartBackoffMs, toolPolicy: u.toolPolicy }, { actor: { type: 'admin', id: 'alice' } });
+    for (const u of [upstream('gh'), upstream('slowpoke', { timeoutMs: 300 }), upstream('careful', { toolPolicy: 'approve-first' }), upstream('iso', { isolation: 'per-agent' })]) {
+      await registry.add({ name: u.name, transport: u.transport, timeoutMs: u.timeoutMs, restartBackoffMs: u.restartBackoffMs, toolPolicy: u.toolPolicy, isolation: u.isolation }, { actor: { type: 'admin', id: 'alice' } });
     }
-    catalog = createToolCatalog({
+    catalog = createCatalog({
       upstreams: registry,
       pins,
       connect: (u) => createUpstreamConnection(u, { resolve, logger }),
@@ -120,7 +130,8 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
   it('lists exactly the tools each agent may call, decided by the same function as calls', async () => {
     const reader = { agent: 'reader-bot' };
     const listed = (await pipeline.listTools(reader)).map((t) => t.name).sort();
-    expect(listed).toEqual(['gh__echo', 'gh__env', 'gh__headers', 'gh__mutate', 'gh__slow', 'slowpoke__crash', 'slowpoke__echo', 'slowpoke__env', 'slowpoke__headers', 'slowpoke__mutate', 'slowpoke__slow']);
+    const tools = ['echo', 'env', 'headers', 'mutate', 'pid', 'slow'];
+    expect(listed).toEqual([...tools.map((t) => `gh__${t}`), ...['crash', ...tools].map((t) => `iso__${t}`), ...['crash', ...tools].map((t) => `slowpoke__${t}`)]);
     for (const who of ['reader-bot', 'admin-bot', 'nobody']) {
       const visible = new Set((await pipeline.listTools({ agent: who })).map((t) => t.name));
       for (const tool of await catalog.tools()) {
@@ -142,6 +153,39 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
     const env = await pipeline.callTool({ agent: 'reader-bot' }, 'gh__env', {});
     expect(env.result.content).toEqual([{ type: 'text', text: 'ghp_injected_value' }]);
     expect(revealed).toContain('secret:gh-token');
+  });
+
+  it('passes prompts and resources through, listed by the same decision that allows getting and reading them', async () => {
+    const reader = { agent: 'reader-bot' };
+    const operator = { agent: 'admin-bot' };
+    // memo://public and memo://notes/{id} are offered by every upstream here; the first by name serves them.
+    expect((await pipeline.listResources(reader)).map((r) => r.uri)).toEqual(['memo://public']);
+    expect((await pipeline.listResources(operator)).map((r) => r.uri)).toEqual([]);
+    expect((await pipeline.listResourceTemplates(reader)).map((t) => t.uriTemplate)).toEqual(['memo://notes/{id}']);
+    const read = await pipeline.readResource(reader, 'memo://public');
+    expect(read.result.contents).toEqual([{ uri: 'memo://public', text: 'the public memo' }]);
+    expect((await pipeline.readResource(reader, 'memo://notes/42')).result.contents).toEqual([{ uri: 'memo://notes/42', text: 'note 42' }]);
+    const entry = JSON.parse((await audit.log.entries(read.auditIndex, 1))[0]!.body!) as AuditEntryBody;
+    expect(entry).toMatchObject({ action: 'mcp.read_resource', resource: { type: 'resource', id: 'memo://public' }, decision: { policy_ids: ['readers-public-memo'] } });
+    for (const uri of ['memo://private', 'memo://nothing', 'file:///etc/passwd']) expect(await code(pipeline.readResource(reader, uri))).toBe('WARDEN_RESOURCE_NOT_FOUND');
+
+    expect((await pipeline.listPrompts(reader)).map((p) => p.name)).toEqual([]);
+    expect((await pipeline.listPrompts(operator)).map((p) => p.name)).toEqual(['gh__greet']);
+    const prompt = await pipeline.getPrompt(operator, 'gh__greet', { name: 'Ada' });
+    expect(prompt.result.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Say hello to Ada' } }]);
+    expect(await code(pipeline.getPrompt(reader, 'gh__greet', { name: 'Ada' }))).toBe('WARDEN_PROMPT_NOT_FOUND');
+    expect(await code(pipeline.getPrompt(operator, 'slowpoke__greet', { name: 'Ada' }))).toBe('WARDEN_PROMPT_NOT_FOUND');
+    expect(await code(pipeline.getPrompt(operator, 'gh__nope', {}))).toBe('WARDEN_PROMPT_NOT_FOUND');
+  });
+
+  it('gives each agent its own upstream process under per-agent isolation, and shares one otherwise', async () => {
+    const pid = async (agent: string, tool: string) => JSON.parse((await pipeline.callTool({ agent }, tool, {})).result.content[0]!.text as string) as { pid: number; calls: number };
+    const [a1, a2, b1] = [await pid('reader-bot', 'iso__pid'), await pid('reader-bot', 'iso__pid'), await pid('rug-bot', 'iso__pid')];
+    expect(a2.pid).toBe(a1.pid);
+    expect(a2.calls).toBe(a1.calls + 1);
+    expect(b1.pid).not.toBe(a1.pid);
+    const [s1, s2] = [await pid('reader-bot', 'gh__pid'), await pid('rug-bot', 'gh__pid')];
+    expect(s2.pid).toBe(s1.pid);
   });
 
   it('hides forbidden, unknown and argument-forbidden calls behind one error', async () => {

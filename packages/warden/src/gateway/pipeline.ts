@@ -15,16 +15,23 @@
  * arguments; its index is the call's receipt. A call whose determining policy is annotated
  * `@approval("required")` is held for a human decision between authorize and forward (`approvals.ts`). `observe` hands the outcome to the watch plane (a hook).
  * `tools/list` shows exactly the tools `authorize` would let the agent call — the same function decides.
+ *
+ * Prompts (`prompts/get`, action `mcp:get_prompt` on `Warden::Prompt::"<server>__<prompt>"`) and resources
+ * (`resources/read`, `mcp:read_resource` on `Warden::Resource::"<uri>"`, both in their `Warden::Server`) go
+ * through the same stages (without human approval, which is bound to tool calls), and their lists are
+ * filtered by the same decision. A resource template is listed when the agent may read a resource whose id
+ * is the template itself (`resource in Warden::Server::"docs"` covers both).
  */
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent } from '../audit/index.js';
 import { WardenError, isWardenError } from '../errors/index.js';
 import type { Decision } from '../policy/authorizer.js';
 import { adminContext } from '../policy/builtin.js';
 import type { AuthorizationRequest, AuthorizeOptions, CedarEntity } from '../policy/index.js';
-import type { CatalogTool, ToolCatalog } from './catalog.js';
+import type { Catalog, CatalogTool } from './catalog.js';
 import type { Approvals } from './approvals.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { UpstreamConnection } from './upstream-connection.js';
 
 /** The agent on whose behalf a request runs (from the authenticate stage). */
 export interface GatewayCaller {
@@ -41,19 +48,24 @@ export interface Finding {
 /** A screen detector: text in, findings out. */
 export type Detector = (text: string, direction: 'input' | 'output') => Finding[];
 
-export interface CallOutcome {
-  result: CallToolResult;
-  /** The index of the call's result entry in the audit log. */
+export interface CallOutcome<R = CallToolResult> {
+  result: R;
+  /** The index of the request's result entry in the audit log. */
   auditIndex: number;
 }
 
 export interface Pipeline {
   listTools(caller: GatewayCaller): Promise<Tool[]>;
   callTool(caller: GatewayCaller, name: string, args: Record<string, unknown> | undefined): Promise<CallOutcome>;
+  listPrompts(caller: GatewayCaller): Promise<Prompt[]>;
+  getPrompt(caller: GatewayCaller, name: string, args: Record<string, string> | undefined): Promise<CallOutcome<GetPromptResult>>;
+  listResources(caller: GatewayCaller): Promise<Resource[]>;
+  listResourceTemplates(caller: GatewayCaller): Promise<ResourceTemplate[]>;
+  readResource(caller: GatewayCaller, uri: string): Promise<CallOutcome<ReadResourceResult>>;
 }
 
 export interface PipelineOptions {
-  catalog: ToolCatalog;
+  catalog: Catalog;
   authorize: (request: AuthorizationRequest, options: AuthorizeOptions) => Promise<Decision>;
   audit: { append(event: AuditEvent): Promise<{ index: number }> };
   limiter: RateLimiter;
@@ -66,6 +78,8 @@ export interface PipelineOptions {
 
 /** Same answer for a tool that does not exist and one the agent may not see. */
 export const unknownTool = (name: string): WardenError => new WardenError('WARDEN_TOOL_NOT_FOUND', `unknown tool: ${name.slice(0, 128)}`);
+const unknownPrompt = (name: string): WardenError => new WardenError('WARDEN_PROMPT_NOT_FOUND', `unknown prompt: ${name.slice(0, 128)}`);
+const unknownResource = (uri: string): WardenError => new WardenError('WARDEN_RESOURCE_NOT_FOUND', `unknown resource: ${uri.slice(0, 256)}`);
 
 /** The Cedar entities of a tool: the tool (annotations as attributes) in its server. */
 export function toolEntities(tool: CatalogTool): CedarEntity[] {
@@ -76,9 +90,36 @@ export function toolEntities(tool: CatalogTool): CedarEntity[] {
       attrs: { name: tool.name, readOnly: annotations.readOnlyHint === true, destructive: annotations.destructiveHint !== false && annotations.readOnlyHint !== true, sensitivity: 0 },
       parents: [{ type: 'Warden::Server', id: tool.upstream }],
     },
-    { uid: { type: 'Warden::Server', id: tool.upstream }, attrs: { name: tool.upstream }, parents: [] },
+    serverEntity(tool.upstream),
   ];
 }
+const serverEntity = (upstream: string): CedarEntity => ({ uid: { type: 'Warden::Server', id: upstream }, attrs: { name: upstream }, parents: [] });
+
+/** What a request acts on: its policy action and entity, and the upstream serving it. */
+interface Target {
+  readonly action: 'mcp:call_tool' | 'mcp:get_prompt' | 'mcp:read_resource';
+  readonly kind: 'tool' | 'prompt' | 'resource';
+  /** The entity id (exposed tool or prompt name, resource URI). */
+  readonly id: string;
+  readonly upstream: string;
+  readonly entities: CedarEntity[];
+}
+
+const toolTarget = (tool: CatalogTool): Target => ({ action: 'mcp:call_tool', kind: 'tool', id: tool.name, upstream: tool.upstream, entities: toolEntities(tool) });
+const promptTarget = (name: string, upstream: string): Target => ({
+  action: 'mcp:get_prompt',
+  kind: 'prompt',
+  id: name,
+  upstream,
+  entities: [{ uid: { type: 'Warden::Prompt', id: name }, attrs: { name }, parents: [{ type: 'Warden::Server', id: upstream }] }, serverEntity(upstream)],
+});
+const resourceTarget = (uri: string, upstream: string): Target => ({
+  action: 'mcp:read_resource',
+  kind: 'resource',
+  id: uri,
+  upstream,
+  entities: [{ uid: { type: 'Warden::Resource', id: uri }, attrs: { uri }, parents: [{ type: 'Warden::Server', id: upstream }] }, serverEntity(upstream)],
+});
 
 /** Top-level scalar arguments as the policy's `context.arguments` (a set of {key, value} strings). */
 function argumentSet(args: Record<string, unknown> | undefined): { key: string; value: string }[] {
@@ -92,100 +133,156 @@ function screen(detectors: readonly Detector[], text: string, direction: 'input'
   return detectors.flatMap((detect) => detect(text, direction));
 }
 
+/** The text of a result that screen(out) looks at. */
+function resultText(result: CallToolResult | GetPromptResult | ReadResourceResult): string {
+  if ('contents' in result) return JSON.stringify(result.contents);
+  if ('messages' in result) return JSON.stringify(result.messages);
+  return JSON.stringify(result.content ?? []);
+}
+
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { catalog, authorize, audit, limiter } = options;
   const now = options.now ?? Date.now;
   const detectors = options.detectors ?? { input: [], output: [] };
 
-  /** The authorize stage: the ONE function deciding both listing and calling. */
-  function decide(caller: GatewayCaller, tool: CatalogTool, args: Record<string, unknown> | undefined, findings: Finding[]): Promise<Decision> {
+  /** The authorize stage: the ONE function deciding both listing and requesting. */
+  function decide(caller: GatewayCaller, target: Target, args: Record<string, unknown> | undefined, findings: Finding[]): Promise<Decision> {
     const context = {
       ...adminContext(now(), caller.source?.ip),
       findings: { categories: [...new Set(findings.map((f) => f.category))], highestScore: Math.max(0, ...findings.map((f) => Math.round(f.score * 100))) },
       arguments: argumentSet(args),
     };
+    const resourceType = target.kind === 'tool' ? 'Warden::Tool' : target.kind === 'prompt' ? 'Warden::Prompt' : 'Warden::Resource';
     return authorize(
-      { principal: { type: 'Warden::Agent', id: caller.agent }, action: { type: 'Warden::Action', id: 'mcp:call_tool' }, resource: { type: 'Warden::Tool', id: tool.name }, context },
-      { extraEntities: toolEntities(tool), ...(caller.source ? { source: caller.source } : {}) },
+      { principal: { type: 'Warden::Agent', id: caller.agent }, action: { type: 'Warden::Action', id: target.action }, resource: { type: resourceType, id: target.id }, context },
+      { extraEntities: target.entities, ...(caller.source ? { source: caller.source } : {}) },
     );
+  }
+
+  async function visible<T>(caller: GatewayCaller, items: readonly T[], targetOf: (item: T) => Target): Promise<T[]> {
+    const shown: T[] = [];
+    for (const item of items) if ((await decide(caller, targetOf(item), undefined, [])).decision === 'allow') shown.push(item);
+    return shown;
+  }
+
+  /** limit: a refusal is recorded too. */
+  async function limit(caller: GatewayCaller, target: { kind: string; id: string }): Promise<void> {
+    try {
+      limiter.take(caller.agent, target.id);
+    } catch (err) {
+      if (isWardenError(err, 'WARDEN_RATE_LIMITED')) {
+        await audit
+          .append({ class: 'api_activity', activityId: 99, action: 'mcp.rate_limited', actor: { type: 'agent', id: caller.agent }, ...(caller.source ? { source: caller.source } : {}), resource: { type: target.kind, id: target.id.slice(0, 256) }, outcome: 'failure' })
+          .catch((cause: unknown) => {
+            throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'could not record the refusal', { cause });
+          });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The stages after limit, for one request: screen(in) -> authorize (+ audit(decision)) -> approval ->
+   * forward -> screen(out) -> audit(result) -> observe. `hidden` is the error for a denied request.
+   */
+  async function run<R extends CallToolResult | GetPromptResult | ReadResourceResult>(
+    caller: GatewayCaller,
+    target: Target,
+    args: Record<string, unknown> | undefined,
+    hidden: WardenError,
+    forward: (connection: UpstreamConnection) => Promise<R>,
+  ): Promise<CallOutcome<R>> {
+    // screen(in)
+    const input = JSON.stringify(args ?? {});
+    const findingsIn = screen(detectors.input, input, 'input');
+    // authorize + audit(decision)
+    const decision = await decide(caller, target, args, findingsIn);
+    if (decision.decision !== 'allow') throw hidden;
+    // approval (tool calls: held until an admin decides, single use, bound to agent, tool and argument digest)
+    if (target.kind === 'tool' && options.approvals?.needsApproval(decision)) await options.approvals.store.await({ agent: caller.agent, tool: target.id, args });
+    // forward
+    const started = now();
+    let result: R | undefined;
+    let failure: WardenError | undefined;
+    try {
+      const connection = catalog.connection(target.upstream, caller.agent);
+      if (!connection) throw new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${target.upstream} is not connected`);
+      result = await forward(connection);
+    } catch (err) {
+      failure = isWardenError(err) ? err : new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', 'the upstream call failed', { cause: err });
+    }
+    const latencyMs = now() - started;
+    // screen(out)
+    const findingsOut = result ? screen(detectors.output, resultText(result), 'output') : [];
+    // audit(result): fail closed — a result that cannot be recorded is not returned.
+    let index: number;
+    try {
+      ({ index } = await audit.append({
+        class: 'api_activity',
+        activityId: 99,
+        action: target.action.replace(':', '.'),
+        actor: { type: 'agent', id: caller.agent },
+        ...(caller.source ? { source: caller.source } : {}),
+        resource: { type: target.kind, id: target.id },
+        decision: { id: decision.decisionId, effect: 'allow', policyIds: decision.policies, policySetVersion: String(decision.policySetVersion) },
+        outcome: failure || (result && 'isError' in result && result.isError) ? 'failure' : 'success',
+        details: {
+          upstream: target.upstream,
+          latencyMs,
+          ...(failure ? { error: failure.code } : {}),
+          ...(findingsIn.length + findingsOut.length > 0 ? { findings: [...findingsIn, ...findingsOut].map((f) => ({ ...f })) } : {}),
+        },
+        sensitive: { arguments: input },
+      }));
+    } catch (err) {
+      throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', `could not record the ${target.kind} request`, { cause: err });
+    }
+    // observe
+    options.observe?.({ agent: caller.agent, tool: target.id, outcome: failure ? 'failure' : 'success', latencyMs });
+    if (failure) throw failure;
+    return { result: result!, auditIndex: index };
   }
 
   return {
     async listTools(caller) {
-      const tools = await catalog.tools();
-      const visible: Tool[] = [];
-      for (const tool of tools) {
-        const decision = await decide(caller, tool, undefined, []);
-        if (decision.decision === 'allow') visible.push({ ...tool.tool, name: tool.name });
-      }
-      return visible;
+      const shown = await visible(caller, await catalog.tools(), toolTarget);
+      return shown.map((tool) => ({ ...tool.tool, name: tool.name }));
     },
 
     async callTool(caller, name, args) {
-      // limit (a refusal is recorded too)
-      try {
-        limiter.take(caller.agent, name);
-      } catch (err) {
-        if (isWardenError(err, 'WARDEN_RATE_LIMITED')) {
-          await audit
-            .append({ class: 'api_activity', activityId: 99, action: 'mcp.rate_limited', actor: { type: 'agent', id: caller.agent }, ...(caller.source ? { source: caller.source } : {}), resource: { type: 'tool', id: name.slice(0, 128) }, outcome: 'failure' })
-            .catch((cause: unknown) => {
-              throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'could not record the refusal', { cause });
-            });
-        }
-        throw err;
-      }
+      await limit(caller, { kind: 'tool', id: name });
       const tool = await catalog.find(name);
       if (!tool) throw unknownTool(name);
-      // screen(in)
-      const input = JSON.stringify(args ?? {});
-      const findingsIn = screen(detectors.input, input, 'input');
-      // authorize + audit(decision)
-      const decision = await decide(caller, tool, args, findingsIn);
-      if (decision.decision !== 'allow') throw unknownTool(name);
-      // approval (held until an admin decides, single use, bound to agent, tool and argument digest)
-      if (options.approvals?.needsApproval(decision)) await options.approvals.store.await({ agent: caller.agent, tool: name, args });
-      // forward
-      const started = now();
-      let result: CallToolResult | undefined;
-      let failure: WardenError | undefined;
-      try {
-        const connection = catalog.connection(tool.upstream);
-        if (!connection) throw new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${tool.upstream} is not connected`);
-        result = await connection.callTool(tool.tool.name, args);
-      } catch (err) {
-        failure = isWardenError(err) ? err : new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', 'the upstream call failed', { cause: err });
-      }
-      const latencyMs = now() - started;
-      // screen(out)
-      const findingsOut = result ? screen(detectors.output, JSON.stringify(result.content ?? []), 'output') : [];
-      // audit(result): fail closed — a result that cannot be recorded is not returned.
-      let index: number;
-      try {
-        ({ index } = await audit.append({
-          class: 'api_activity',
-          activityId: 99,
-          action: 'mcp.call_tool',
-          actor: { type: 'agent', id: caller.agent },
-          ...(caller.source ? { source: caller.source } : {}),
-          resource: { type: 'tool', id: name },
-          decision: { id: decision.decisionId, effect: 'allow', policyIds: decision.policies, policySetVersion: String(decision.policySetVersion) },
-          outcome: failure || result?.isError ? 'failure' : 'success',
-          details: {
-            upstream: tool.upstream,
-            latencyMs,
-            ...(failure ? { error: failure.code } : {}),
-            ...(findingsIn.length + findingsOut.length > 0 ? { findings: [...findingsIn, ...findingsOut].map((f) => ({ ...f })) } : {}),
-          },
-          sensitive: { arguments: input },
-        }));
-      } catch (err) {
-        throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'could not record the tool call', { cause: err });
-      }
-      // observe
-      options.observe?.({ agent: caller.agent, tool: name, outcome: failure ? 'failure' : 'success', latencyMs });
-      if (failure) throw failure;
-      return { result: result!, auditIndex: index };
+      return run(caller, toolTarget(tool), args, unknownTool(name), (connection) => connection.callTool(tool.tool.name, args));
+    },
+
+    async listPrompts(caller) {
+      const shown = await visible(caller, await catalog.prompts(), (p) => promptTarget(p.name, p.upstream));
+      return shown.map((p) => ({ ...p.prompt, name: p.name }));
+    },
+
+    async getPrompt(caller, name, args) {
+      await limit(caller, { kind: 'prompt', id: name });
+      const prompt = await catalog.findPrompt(name);
+      if (!prompt) throw unknownPrompt(name);
+      return run(caller, promptTarget(name, prompt.upstream), args, unknownPrompt(name), (connection) => connection.getPrompt(prompt.prompt.name, args));
+    },
+
+    async listResources(caller) {
+      const shown = await visible(caller, await catalog.resources(), (r) => resourceTarget(r.uri, r.upstream));
+      return shown.flatMap((r) => (r.resource ? [r.resource] : []));
+    },
+
+    async listResourceTemplates(caller) {
+      const shown = await visible(caller, await catalog.resourceTemplates(), (t) => resourceTarget(t.template.uriTemplate, t.upstream));
+      return shown.map((t) => t.template);
+    },
+
+    async readResource(caller, uri) {
+      await limit(caller, { kind: 'resource', id: uri });
+      const resource = await catalog.findResource(uri);
+      if (!resource) throw unknownResource(uri);
+      return run(caller, resourceTarget(uri, resource.upstream), undefined, unknownResource(uri), (connection) => connection.readResource(uri));
     },
   };
 }

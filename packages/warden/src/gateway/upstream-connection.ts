@@ -12,7 +12,23 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { CallToolResultSchema, ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  GetPromptResultSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ReadResourceResultSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type GetPromptResult,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { WardenError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { version } from '../version.js';
@@ -22,8 +38,14 @@ export interface UpstreamConnection {
   readonly upstream: Upstream;
   listTools(): Promise<Tool[]>;
   callTool(name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult>;
-  /** Called when the upstream announces `notifications/tools/list_changed`. */
-  onToolsChanged(listener: () => void): void;
+  /** Resources, resource templates and prompts: empty when the upstream does not offer them. */
+  listResources(): Promise<Resource[]>;
+  listResourceTemplates(): Promise<ResourceTemplate[]>;
+  readResource(uri: string): Promise<ReadResourceResult>;
+  listPrompts(): Promise<Prompt[]>;
+  getPrompt(name: string, args: Record<string, string> | undefined): Promise<GetPromptResult>;
+  /** Called when the upstream announces that its tools, resources or prompts changed. */
+  onListChanged(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +59,20 @@ export interface ConnectOptions {
 const MAX_BACKOFF_MS = 30_000;
 /** Starting an upstream (spawning a process, the MCP handshake) and listing its tools may take longer than a call. */
 const MIN_SETUP_TIMEOUT_MS = 10_000;
+/** At most this many items of one kind are read from an upstream's paginated lists. */
+const MAX_LISTED = 10_000;
+
+/** Reads every page of a paginated list, up to MAX_LISTED items. */
+async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string | undefined }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const next = await page(cursor);
+    items.push(...next.items);
+    cursor = next.nextCursor;
+  } while (cursor !== undefined && items.length < MAX_LISTED);
+  return items;
+}
 
 /** Maps what the SDK throws to Warden's upstream errors. */
 function upstreamError(upstream: Upstream, err: unknown): WardenError {
@@ -74,13 +110,16 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
   let closed = false;
   let failures = 0;
   let retryAt = 0;
-  const toolListeners: (() => void)[] = [];
+  const listeners: (() => void)[] = [];
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
 
   const connect = async (): Promise<Client> => {
     const c = new Client({ name: 'warden-gateway', version }, { capabilities: {} });
-    c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      for (const listener of toolListeners) listener();
-    });
+    c.setNotificationHandler(ToolListChangedNotificationSchema, changed);
+    c.setNotificationHandler(ResourceListChangedNotificationSchema, changed);
+    c.setNotificationHandler(PromptListChangedNotificationSchema, changed);
     const transport = await transportFor(upstream, options.resolve);
     await c.connect(transport, { timeout: Math.max(upstream.timeoutMs, MIN_SETUP_TIMEOUT_MS) });
     c.onclose = () => {
@@ -115,7 +154,7 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
     return opening;
   };
 
-  const request = async <T>(work: (c: Client) => Promise<T>): Promise<T> => {
+  const request = async <T>(work: (c: Client) => Promise<T> | T): Promise<T> => {
     try {
       return await work(await open());
     } catch (err) {
@@ -123,23 +162,27 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
     }
   };
 
+  const listing = { timeout: Math.max(upstream.timeoutMs, MIN_SETUP_TIMEOUT_MS) };
+  const call = { timeout: upstream.timeoutMs };
+  const page = (cursor: string | undefined) => (cursor === undefined ? {} : { cursor });
+
   return {
     upstream,
-    listTools: () =>
-      request(async (c) => {
-        const tools: Tool[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await c.listTools(cursor === undefined ? {} : { cursor }, { timeout: Math.max(upstream.timeoutMs, MIN_SETUP_TIMEOUT_MS) });
-          tools.push(...page.tools);
-          cursor = page.nextCursor;
-        } while (cursor !== undefined && tools.length < 10_000);
-        return tools;
-      }),
-    callTool: (name, args) =>
-      request((c) => c.request({ method: 'tools/call', params: { name, ...(args === undefined ? {} : { arguments: args }) } }, CallToolResultSchema, { timeout: upstream.timeoutMs })),
-    onToolsChanged(listener) {
-      toolListeners.push(listener);
+    listTools: () => request((c) => allPages((cursor) => c.listTools(page(cursor), listing).then((r) => ({ items: r.tools, nextCursor: r.nextCursor })))),
+    callTool: (name, args) => request((c) => c.request({ method: 'tools/call', params: { name, ...(args === undefined ? {} : { arguments: args }) } }, CallToolResultSchema, call)),
+    listResources: () =>
+      request((c) => (c.getServerCapabilities()?.resources ? allPages((cursor) => c.listResources(page(cursor), listing).then((r) => ({ items: r.resources, nextCursor: r.nextCursor }))) : [])),
+    listResourceTemplates: () =>
+      request((c) =>
+        c.getServerCapabilities()?.resources
+          ? allPages((cursor) => c.listResourceTemplates(page(cursor), listing).then((r) => ({ items: r.resourceTemplates, nextCursor: r.nextCursor })))
+          : [],
+      ),
+    readResource: (uri) => request((c) => c.request({ method: 'resources/read', params: { uri } }, ReadResourceResultSchema, call)),
+    listPrompts: () => request((c) => (c.getServerCapabilities()?.prompts ? allPages((cursor) => c.listPrompts(page(cursor), listing).then((r) => ({ items: r.prompts, nextCursor: r.nextCursor }))) : [])),
+    getPrompt: (name, args) => request((c) => c.request({ method: 'prompts/get', params: { name, ...(args === undefined ? {} : { arguments: args }) } }, GetPromptResultSchema, call)),
+    onListChanged(listener) {
+      listeners.push(listener);
     },
     async close() {
       closed = true;

@@ -1,6 +1,7 @@
 /**
  * The Cedar schema every Warden policy is strictly validated against (namespace `Warden`). Agents
- * (members of `Role`s) and admins (members of `AdminRole`s) are the principals; MCP servers and tools,
+ * (members of `Role`s) and admins (members of `AdminRole`s) are the principals; MCP servers and their tools,
+ * resources (`Warden::Resource::"<uri>"`) and prompts (`Warden::Prompt::"<server>__<prompt>"`),
  * KMS keys, HTTP routes and the admin collections (`Agents`, `Policies`, `Keys`, `Audit`, `Admins`, `Upstreams`,
  * `Secrets`) are
  * the resources; admins `admin:read` and `admin:write` a collection, `admin:authorize` asks for a decision
@@ -48,6 +49,8 @@ export const wardenSchema = `namespace Warden {
     destructive: Bool,
     sensitivity: Long,
   } tags String;
+  entity Resource in [Server] = { uri: String } tags String;
+  entity Prompt in [Server] = { name: String } tags String;
   entity Key = { purpose: String, region: String } tags String;
   entity Route = { host: String, pathPrefix: String, methods: Set<String> };
 
@@ -61,6 +64,8 @@ export const wardenSchema = `namespace Warden {
 
   action "mcp:list_tools" appliesTo { principal: [Agent], resource: [Server, Tool], context: RequestContext };
   action "mcp:call_tool" appliesTo { principal: [Agent], resource: [Tool], context: RequestContext };
+  action "mcp:read_resource" appliesTo { principal: [Agent], resource: [Resource], context: RequestContext };
+  action "mcp:get_prompt" appliesTo { principal: [Agent], resource: [Prompt], context: RequestContext };
   action "kms:encrypt", "kms:decrypt", "kms:generate_data_key", "kms:generate_data_key_plaintext", "kms:rewrap",
     "kms:sign", "kms:verify", "kms:hmac", "kms:hmac_verify"
     appliesTo { principal: [Agent, Admin], resource: [Key], context: RequestContext };

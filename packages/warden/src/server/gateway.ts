@@ -1,6 +1,6 @@
 /**
  * The MCP gateway, composed for the server: secrets (stored through the barrier, revealed only to
- * upstream connections), the upstream registry, tool pins, the tool catalog with one connection per upstream, the
+ * upstream connections), the upstream registry, tool pins, the catalog (tools, prompts, resources) with shared or per-agent upstream connections, the
  * pipeline over the one authorizer and the audit log, and their routes — `/mcp` for agents (tokens for
  * `<issuer>/mcp`), `/v1/mcp/servers`, `/v1/mcp/tools` (pins) and `/v1/secrets` for admins.
  */
@@ -13,7 +13,7 @@ import { upstreamRoutes } from '../api/upstreams.js';
 import type { Config } from '../config/index.js';
 import { approvalRoutes } from '../api/approvals.js';
 import { createApprovals } from '../gateway/approvals.js';
-import { createToolCatalog, type ToolCatalog } from '../gateway/catalog.js';
+import { createCatalog, type Catalog } from '../gateway/catalog.js';
 import { createToolPins } from '../gateway/tool-pins.js';
 import { createPipeline } from '../gateway/pipeline.js';
 import { createRateLimiter } from '../gateway/rate-limiter.js';
@@ -30,7 +30,7 @@ import type { Runtime } from './runtime.js';
 export const APPROVAL_REQUIRED = /@approval\s*\(\s*"required"\s*\)/;
 
 export interface Gateway {
-  readonly catalog: ToolCatalog;
+  readonly catalog: Catalog;
   readonly routes: FastifyPluginAsync[];
   close(): Promise<void>;
 }
@@ -53,7 +53,7 @@ export function openGateway({ runtime, config, issuer, authorizer, activePolicie
   const registry = createUpstreamRegistry({ db: store.db, audit });
   const resolve = (value: string) => resolveSecretReferences(value, (name) => secrets.reveal(name));
   const pins = createToolPins({ db: store.db, audit });
-  const catalog = createToolCatalog({ upstreams: registry, pins, connect: (upstream) => createUpstreamConnection(upstream, { resolve, logger }), logger });
+  const catalog = createCatalog({ upstreams: registry, pins, connect: (upstream) => createUpstreamConnection(upstream, { resolve, logger }), logger });
   const approvals = createApprovals({ db: store.db, audit, waitMs: config.gateway.approvalWait, ttlMs: config.gateway.approvalTtl });
   const pipeline = createPipeline({
     approvals: { store: approvals, needsApproval: (decision) => decision.policies.some((id) => APPROVAL_REQUIRED.test(activePolicies()?.policies.get(id) ?? '')) },

@@ -21,6 +21,12 @@ const policies = `
 @id("bot-reads")
 permit (principal == Warden::Agent::"mcp-bot", action == Warden::Action::"mcp:call_tool", resource)
 when { resource.readOnly };
+
+@id("bot-public-memo")
+permit (principal == Warden::Agent::"mcp-bot", action == Warden::Action::"mcp:read_resource", resource == Warden::Resource::"memo://public");
+
+@id("bot-prompts")
+permit (principal == Warden::Agent::"mcp-bot", action == Warden::Action::"mcp:get_prompt", resource in Warden::Server::"gh");
 `;
 
 function startHttpUpstream(): Promise<{ url: string; child: ChildProcess }> {
@@ -149,6 +155,21 @@ describe('MCP gateway (end to end)', () => {
     expect(JSON.parse(entry.entries[0]!.body)).toMatchObject({ action: 'mcp.call_tool', actor: { id: 'mcp-bot' }, resource: { id: 'web__echo' }, status: 'success' });
   });
 
+  it('passes prompts and resources through to the SDK client, filtered and authorized like tools', async () => {
+    const client = await connect(agentToken);
+    try {
+      expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(['memo://public']);
+      expect((await client.readResource({ uri: 'memo://public' })).contents).toEqual([{ uri: 'memo://public', text: 'the public memo' }]);
+      await expect(client.readResource({ uri: 'memo://private' })).rejects.toThrow(/unknown resource/);
+      expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['gh__greet']);
+      const prompt = await client.getPrompt({ name: 'gh__greet', arguments: { name: 'Ada' } });
+      expect(prompt.messages[0]!.content).toEqual({ type: 'text', text: 'Say hello to Ada' });
+      await expect(client.getPrompt({ name: 'web__greet', arguments: { name: 'Ada' } })).rejects.toThrow(/unknown prompt/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('injects secrets upstream, never shows them to the agent, and never forwards the agent token', async () => {
     const client = await connect(agentToken);
     try {
@@ -183,6 +204,8 @@ describe('MCP gateway (end to end)', () => {
       expect(names).toContain('gh__echo');
       expect(names).not.toContain('gh__delete_repo');
       expect((await client.callTool({ name: 'gh__echo', arguments: { text: 'via stdio' } })).content).toEqual([{ type: 'text', text: 'echo: via stdio' }]);
+      expect((await client.readResource({ uri: 'memo://public' })).contents).toEqual([{ uri: 'memo://public', text: 'the public memo' }]);
+      expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['gh__greet']);
       await expect(client.callTool({ name: 'gh__delete_repo', arguments: { repo: 'x' } })).rejects.toThrow(/unknown tool/);
     } finally {
       await client.close();

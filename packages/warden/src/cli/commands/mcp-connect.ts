@@ -1,6 +1,6 @@
 /**
- * `warden mcp connect --client-id AGENT`: a local stdio MCP server that forwards `tools/list` and
- * `tools/call` to a Warden `/mcp` endpoint as that agent, for MCP clients that only speak stdio. The
+ * `warden mcp connect --client-id AGENT`: a local stdio MCP server that forwards tools, prompts and
+ * resources requests to a Warden `/mcp` endpoint as that agent, for MCP clients that only speak stdio. The
  * agent's client secret comes from `WARDEN_CLIENT_SECRET` (never a flag, so it stays out of process
  * listings); the bridge gets an access token for `<server>/mcp` with the client_credentials grant and a
  * fresh one before it expires. Errors Warden answers (an unknown or hidden tool, a rate limit) pass
@@ -11,7 +11,16 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, CallToolResultSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import { version } from '../../version.js';
@@ -64,9 +73,14 @@ export function registerMcpConnectCommand(mcp: Command, ctx: CliContext): void {
       };
       const upstream = new Client({ name: 'warden-mcp-connect', version });
       await upstream.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { fetch: authorizedFetch }));
-      const server = new Server({ name: 'warden', version }, { capabilities: { tools: {} } });
+      const server = new Server({ name: 'warden', version }, { capabilities: { tools: {}, prompts: {}, resources: {} } });
       server.setRequestHandler(ListToolsRequestSchema, (request) => upstream.listTools(request.params));
       server.setRequestHandler(CallToolRequestSchema, (request) => upstream.request({ method: 'tools/call', params: request.params }, CallToolResultSchema));
+      server.setRequestHandler(ListPromptsRequestSchema, (request) => upstream.listPrompts(request.params));
+      server.setRequestHandler(GetPromptRequestSchema, (request) => upstream.getPrompt(request.params));
+      server.setRequestHandler(ListResourcesRequestSchema, (request) => upstream.listResources(request.params));
+      server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => upstream.listResourceTemplates(request.params));
+      server.setRequestHandler(ReadResourceRequestSchema, (request) => upstream.readResource(request.params));
       const closed = new Promise<void>((resolve) => {
         server.onclose = () => resolve();
       });
