@@ -7,7 +7,8 @@
  * the same run sends the same `tools/call` to the same upstream over one initialized MCP session. One
  * load generator for both (undici Pool, keep-alive, 16 connections) in this process, on the same 2 cores:
  * closed loop with 64 in flight (throughput), and open loop at 500 calls/s (latency measured from each
- * call's scheduled send time). Totals, percentiles and the CPU time per call of the Warden and upstream
+ * call's scheduled send time). A second Warden process with screening off (`screen.gateway: false`) gets
+ * the same load, so what screening both ways adds is measured in the same run. Totals, percentiles and the CPU time per call of the Warden and upstream
  * processes (Linux /proc) are printed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +34,10 @@ const closed = { time: 0, iterations: 1, warmupTime: 0, warmupIterations: 0 };
 const paced = { time: 0, iterations: 1, warmupTime: 0, warmupIterations: 0 };
 
 let server: ServerProcess;
+/** The same gateway with screening off (`screen.gateway: false`): what screening both ways adds. */
+let unscreenedServer: ServerProcess;
+let unscreenedHeaders: Record<string, string>;
+let unscreenedPool: Pool;
 let upstream: { url: string; child: ChildProcess };
 let wardenPool: Pool;
 let directPool: Pool;
@@ -57,9 +62,9 @@ function cpuMs(child: ChildProcess): number {
 }
 
 /** Adds the CPU time the two server processes spent since `w0`/`u0` to `cpu[name]`. */
-function addCpu(name: string, w0: number, u0: number): void {
+function addCpu(name: string, t: Target, w0: number, u0: number): void {
   const c = (cpu[name] ??= { warden: 0, upstream: 0 });
-  c.warden += cpuMs(server.child) - w0;
+  c.warden += cpuMs(t.warden ?? server.child) - w0;
   c.upstream += cpuMs(upstream.child) - u0;
 }
 
@@ -68,6 +73,8 @@ interface Target {
   path: string;
   headers: Record<string, string>;
   tool: string;
+  /** The Warden process serving it (its CPU time is reported). */
+  warden?: ChildProcess;
 }
 
 const body = (tool: string) => JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { name: tool, arguments: { text: 'x' } } });
@@ -84,7 +91,7 @@ async function load(name: string, t: Target, count = REQUESTS): Promise<void> {
   const lat = (latencies[name] ??= []);
   let sent = 0;
   const start = performance.now();
-  const w0 = cpuMs(server.child);
+  const w0 = cpuMs(t.warden ?? server.child);
   const u0 = cpuMs(upstream.child);
   const worker = async () => {
     while (sent < count) {
@@ -95,7 +102,7 @@ async function load(name: string, t: Target, count = REQUESTS): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  addCpu(name, w0, u0);
+  addCpu(name, t, w0, u0);
   const total = (totals[name] ??= { n: 0, ms: 0 });
   total.n += count;
   total.ms += performance.now() - start;
@@ -108,7 +115,7 @@ async function pace(name: string, t: Target, rate = PACED_RATE, seconds = PACED_
   const interval = 1000 / rate;
   const pending: Promise<void>[] = [];
   const start = performance.now() + 5;
-  const w0 = cpuMs(server.child);
+  const w0 = cpuMs(t.warden ?? server.child);
   const u0 = cpuMs(upstream.child);
   let i = 0;
   await new Promise<void>((resolve) => {
@@ -125,7 +132,7 @@ async function pace(name: string, t: Target, rate = PACED_RATE, seconds = PACED_
     setTimeout(tick, 5);
   });
   await Promise.all(pending);
-  addCpu(name, w0, u0);
+  addCpu(name, t, w0, u0);
   const total = (totals[name] ??= { n: 0, ms: 0 });
   total.n += count;
   total.ms += performance.now() - start;
@@ -160,25 +167,25 @@ async function directSession(url: string): Promise<string> {
   return session;
 }
 
-beforeAll(async () => {
+/** A Warden process with the upstream registered, the agent, its policy and an access token; `yaml` is appended to its config. */
+async function startWarden(yaml: string): Promise<{ server: ServerProcess; headers: Record<string, string>; pool: Pool }> {
   const root = mkdtempSync(join(tmpdir(), 'warden-bench-mcp-'));
   const dataDir = join(root, 'data');
   const admin = await initWithAdmin(dataDir);
   // The limit stage still runs on every call; its buckets are set far above the load so it never refuses.
   appendFileSync(
     join(dataDir, 'warden.yaml'),
-    'gateway:\n  rateLimits:\n    perAgent: { rate: 1000000, burst: 1000000 }\n    perAgentTool: { rate: 1000000, burst: 1000000 }\n',
+    `gateway:\n  rateLimits:\n    perAgent: { rate: 1000000, burst: 1000000 }\n    perAgentTool: { rate: 1000000, burst: 1000000 }\n${yaml}`,
   );
-  server = await startWardenProcess(['--data-dir', dataDir, '--listen', '127.0.0.1:0'], { env: { WARDEN_LOG_LEVEL: 'warn' } });
-  upstream = await startHttpUpstream();
-  const token = await login(server.url, admin);
-  const env = { WARDEN_TOKEN: token, WARDEN_ADDR: server.url };
+  const started = await startWardenProcess(['--data-dir', dataDir, '--listen', '127.0.0.1:0'], { env: { WARDEN_LOG_LEVEL: 'warn' } });
+  const token = await login(started.url, admin);
+  const env = { WARDEN_TOKEN: token, WARDEN_ADDR: started.url };
   const run = async (args: string[]) => {
     const r = await runWarden(args, { env });
     if (r.code !== 0) throw new Error(`warden ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const registered = await fetch(`${server.url}/v1/mcp/servers`, {
+  const registered = await fetch(`${started.url}/v1/mcp/servers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'web', transport: { kind: 'http', url: upstream.url }, toolPolicy: 'trust-on-first-use' }),
@@ -190,29 +197,38 @@ beforeAll(async () => {
   await run(['policies', 'apply', dir]);
   await run(['agents', 'create', 'bench-bot', '--owner', 'bench']);
   const { secret } = JSON.parse(await run(['agents', 'credentials', 'add', 'bench-bot', '--secret', '--json'])) as { secret: string };
-  const issued = await fetch(`${server.url}/oauth2/token`, {
+  const issued = await fetch(`${started.url}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`bench-bot:${secret}`).toString('base64')}` },
-    body: `grant_type=client_credentials&resource=${encodeURIComponent(`${server.url}/mcp`)}`,
+    body: `grant_type=client_credentials&resource=${encodeURIComponent(`${started.url}/mcp`)}`,
   });
   if (issued.status !== 200) throw new Error(`token: ${issued.status} ${await issued.text()}`);
   const agentToken = ((await issued.json()) as { access_token: string }).access_token;
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${agentToken}` };
+  const pool = new Pool(started.url, { connections: CONNECTIONS });
+  // First call: Warden discovers and pins the upstream's tools (trust on first use) and connects to it.
+  await call('warmup', { pool, path: '/mcp', headers, tool: 'web__echo' });
+  return { server: started, headers, pool };
+}
+
+beforeAll(async () => {
+  upstream = await startHttpUpstream();
+  ({ server, headers: wardenHeaders, pool: wardenPool } = await startWarden(''));
+  ({ server: unscreenedServer, headers: unscreenedHeaders, pool: unscreenedPool } = await startWarden('screen:\n  gateway: false\n'));
   const common = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  wardenHeaders = { ...common, authorization: `Bearer ${agentToken}` };
   directHeaders = { ...common, 'mcp-session-id': await directSession(upstream.url), 'mcp-protocol-version': '2025-06-18' };
   directPath = new URL(upstream.url).pathname;
-  wardenPool = new Pool(server.url, { connections: CONNECTIONS });
   directPool = new Pool(new URL(upstream.url).origin, { connections: CONNECTIONS });
-  // First calls: Warden discovers and pins the upstream's tools (trust on first use) and connects to it.
-  await call('warmup', { pool: wardenPool, path: '/mcp', headers: wardenHeaders, tool: 'web__echo' });
   await call('warmup', { pool: directPool, path: directPath, headers: directHeaders, tool: 'echo' });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await wardenPool?.close();
+  await unscreenedPool?.close();
   await directPool?.close();
   upstream?.child.kill();
   await server?.stop();
+  await unscreenedServer?.stop();
   const pct = (xs: number[], p: number) => {
     const s = [...xs].sort((a, b) => a - b);
     return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -226,6 +242,8 @@ afterAll(async () => {
   });
   const added = (p: number) => pct(latencies['warden-paced'] ?? [], p) - pct(latencies['direct-paced'] ?? [], p);
   lines.push(`added latency at ${PACED_RATE} calls/s (warden - direct): p50 ${added(50).toFixed(2)} ms, p99 ${added(99).toFixed(2)} ms`);
+  const screening = (p: number) => pct(latencies['warden-paced'] ?? [], p) - pct(latencies['unscreened-paced'] ?? [], p);
+  lines.push(`added by screening both ways at ${PACED_RATE} calls/s (warden - warden without screening): p50 ${screening(50).toFixed(2)} ms, p99 ${screening(99).toFixed(2)} ms`);
   lines.push(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
   process.stdout.write(`\nmcp (time inside the bench functions):\n${lines.join('\n')}\n`);
 });
@@ -233,8 +251,11 @@ afterAll(async () => {
 describe('MCP tools/call over Streamable HTTP, through Warden vs direct (load generator on the same 2 cores)', () => {
   const warden = (): Target => ({ pool: wardenPool, path: '/mcp', headers: wardenHeaders, tool: 'web__echo' });
   const direct = (): Target => ({ pool: directPool, path: directPath, headers: directHeaders, tool: 'echo' });
-  bench(`warden: tools/call, ${IN_FLIGHT} in flight (authn, authz, limit, audit, forward)`, () => load('warden-64-in-flight', warden()), closed);
+  const unscreened = (): Target => ({ pool: unscreenedPool, path: '/mcp', headers: unscreenedHeaders, tool: 'web__echo', warden: unscreenedServer.child });
+  bench(`warden: tools/call, ${IN_FLIGHT} in flight (authn, authz, limit, screen both ways, audit, forward)`, () => load('warden-64-in-flight', warden()), closed);
+  bench(`warden without screening: tools/call, ${IN_FLIGHT} in flight`, () => load('unscreened-64-in-flight', unscreened()), closed);
   bench(`baseline: direct to the upstream session, ${IN_FLIGHT} in flight`, () => load('direct-64-in-flight', direct()), closed);
   bench(`warden: tools/call paced at ${PACED_RATE}/s for ${PACED_SECONDS} s`, () => pace('warden-paced', warden()), paced);
+  bench(`warden without screening: paced at ${PACED_RATE}/s for ${PACED_SECONDS} s`, () => pace('unscreened-paced', unscreened()), paced);
   bench(`baseline: direct paced at ${PACED_RATE}/s for ${PACED_SECONDS} s`, () => pace('direct-paced', direct()), paced);
 });

@@ -52,12 +52,14 @@ const collections: ReadonlyArray<readonly [string, AdminCollection]> = [
   ['/v1/keys', 'Keys'],
   ['/v1/mcp', 'Upstreams'],
   ['/v1/secrets', 'Secrets'],
+  ['/v1/screen', 'Screen'],
 ];
 /** Routes that are not a plain read (GET/HEAD) or write of their collection. */
 const special: Readonly<Record<string, AdminRequest['action']>> = {
   'POST /v1/authorize': 'admin:authorize',
   'POST /v1/audit/hash': 'admin:read',
   'POST /v1/auth/logout': 'admin:self',
+  'POST /v1/screen': 'admin:read',
 };
 
 /** What an admin request to `method` `url` (a route pattern or path; a query is ignored) does; undefined when no collection matches. */

@@ -125,6 +125,44 @@ describe('agent routes', () => {
     }
   });
 
+  it('accepts, returns, replaces and clears rateLimits, and refuses bad ones (400)', async () => {
+    const rateLimits = { perAgent: { rate: 2.5, burst: 5 } };
+    const created = await app.inject({ method: 'POST', url: '/v1/agents', headers: as('admin'), payload: { name: 'rl-bot', owner: 'o', rateLimits } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ name: 'rl-bot', rateLimits });
+    expect((await app.inject({ url: '/v1/agents/rl-bot', headers: as('auditor') })).json()).toMatchObject({ rateLimits });
+    const plain = await app.inject({ method: 'POST', url: '/v1/agents', headers: as('admin'), payload: { name: 'rl-plain', owner: 'o' } });
+    expect(plain.json<{ rateLimits: unknown }>().rateLimits).toBeNull();
+
+    const tool = { perAgentTool: { rate: 1, burst: 1 } };
+    const patched = await app.inject({ method: 'PATCH', url: '/v1/agents/rl-bot', headers: as('security'), payload: { rateLimits: tool } });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json<{ rateLimits: unknown }>().rateLimits).toEqual(tool);
+    const listed = await app.inject({ url: '/v1/agents', headers: as('auditor') });
+    expect(listed.json<{ agents: { name: string; rateLimits: unknown }[] }>().agents.find((a) => a.name === 'rl-bot')!.rateLimits).toEqual(tool);
+    const cleared = await app.inject({ method: 'PATCH', url: '/v1/agents/rl-bot', headers: as('admin'), payload: { rateLimits: null } });
+    expect(cleared.json<{ rateLimits: unknown }>().rateLimits).toBeNull();
+
+    for (const bad of [
+      { perAgent: { rate: 0, burst: 1 } },
+      { perAgent: { rate: 100_001, burst: 1 } },
+      { perAgent: { rate: 1, burst: 0.5 } },
+      { perAgent: { rate: 1, burst: 100_001 } },
+      { perAgent: { rate: 1 } },
+      { perAgent: { rate: 1, burst: 1, extra: true } },
+      { perServer: { rate: 1, burst: 1 } },
+      'fast',
+    ]) {
+      const res = await app.inject({ method: 'PATCH', url: '/v1/agents/rl-bot', headers: as('admin'), payload: { rateLimits: bad } });
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(res.json<{ code: string }>().code).toBe('WARDEN_VALIDATION_FAILED');
+      const create = await app.inject({ method: 'POST', url: '/v1/agents', headers: as('admin'), payload: { name: 'rl-never', owner: 'o', rateLimits: bad } });
+      expect(create.statusCode, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await app.inject({ url: '/v1/agents/rl-bot', headers: as('admin') })).json<{ rateLimits: unknown }>().rateLimits).toBeNull();
+    expect((await app.inject({ url: '/v1/agents/rl-never', headers: as('admin') })).statusCode).toBe(404);
+  });
+
   it('returns a client secret once, never lists it, and revokes', async () => {
     await app.inject({ method: 'POST', url: '/v1/agents', headers: as('admin'), payload: { name: 'cred-bot', owner: 'o' } });
     const created = await app.inject({

@@ -4,16 +4,19 @@
  * directory and credential store do the work and the audit, and the audit entry's index comes back as
  * the `Warden-Audit-Index` receipt. Admin authentication is injected (`requireAdmin`): reads need the
  * admin, security or auditor role, writes admin or security. A client secret appears only in the
- * response that created it; listings never carry secrets or hashes. `agentPermissionRoutes` is the
- * access review, `GET /v1/agents/{name}/permissions` (read roles): per known resource and action,
- * `always` or `conditional` (see `policy/permissions.ts` for what "known resources" means today); it is
- * registered by the policy routes, which hold the authorizer.
+ * response that created it; listings never carry secrets or hashes. `rateLimits` are the agent's own MCP
+ * gateway token buckets (`null`: the config's `gateway.rateLimits`); on update they replace the old
+ * ones. `agentPermissionRoutes` is the access review, `GET /v1/agents/{name}/permissions` (read
+ * roles): per known resource and action, `always` or `conditional` (see `policy/permissions.ts` for
+ * what "known resources" means today); it is registered by the policy routes, which hold the authorizer.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { WardenError } from '../errors/index.js';
 import {
+  MAX_AGENT_BURST,
+  MAX_AGENT_RATE,
   MAX_LABELS,
   MAX_LIST,
   MAX_ROLES,
@@ -39,6 +42,11 @@ export interface AgentRoutesOptions {
 
 const agentName = z.string().regex(agentNamePattern);
 const place = z.string().regex(placePattern).nullable();
+const bucketLimit = z.strictObject({
+  rate: z.number().positive().max(MAX_AGENT_RATE).describe('tokens per second'),
+  burst: z.number().int().min(1).max(MAX_AGENT_BURST).describe('bucket size'),
+});
+const bucketLimitOut = z.object({ rate: z.number(), burst: z.number() });
 const fields = {
   owner: z.string().min(1).max(256),
   roles: z.array(z.string().regex(rolePattern)).max(MAX_ROLES),
@@ -49,6 +57,8 @@ const fields = {
   region: place,
   clearance: z.number().int().min(0).max(4),
   requireDpop: z.boolean(),
+  /** The agent's own gateway rate limits (a bucket left out uses the config's); null clears them. */
+  rateLimits: z.strictObject({ perAgent: bucketLimit.optional(), perAgentTool: bucketLimit.optional() }).nullable(),
 };
 
 export const agentSchema = z.object({
@@ -61,6 +71,7 @@ export const agentSchema = z.object({
   clearance: z.number(),
   status: z.enum(['active', 'disabled', 'quarantined']),
   requireDpop: z.boolean(),
+  rateLimits: z.object({ perAgent: bucketLimitOut.optional(), perAgentTool: bucketLimitOut.optional() }).nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
@@ -111,7 +122,7 @@ function changeContext(request: FastifyRequest, reply: FastifyReply): ChangeCont
 }
 
 /** Agents without secrets: plain data for the response schemas. */
-const agentJson = (agent: Agent) => ({ ...agent, roles: [...agent.roles], labels: { ...agent.labels } });
+const agentJson = (agent: Agent) => ({ ...agent, roles: [...agent.roles], labels: { ...agent.labels }, rateLimits: agent.rateLimits ?? null });
 
 export function agentRoutes({ directory, credentials, requireAdmin }: AgentRoutesOptions): FastifyPluginAsync {
   const read = requireAdmin('admin', 'security', 'auditor');

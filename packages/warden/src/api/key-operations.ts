@@ -10,7 +10,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorCatalog } from '../errors/index.js';
+import { errorCatalog, type WardenError } from '../errors/index.js';
 import { ADMIN_TOKEN_PREFIX, type AdminSessions } from '../identity/admin-sessions.js';
 import { DATA_KEY_BITS, MAX_CONTEXT_ENTRY_BYTES, MAX_CONTEXT_PAIRS, keyNamePattern, type Caller, type ItemResult, type KeyOperations, type OperationResult } from '../kms/index.js';
 import { bearerToken } from './admin-auth.js';
@@ -63,8 +63,8 @@ const nameParams = z.strictObject({ name: z.string().regex(keyNamePattern) });
 
 const b64 = (value: string | undefined) => (value === undefined ? undefined : Buffer.from(value, 'base64'));
 
-/** The caller of a request, from the principal the authenticate stage set. */
-function callerOf(request: FastifyRequest): Caller {
+/** The caller of a request, from the principal the authenticate stage set (also used by `tokens.ts`). */
+export function callerOf(request: FastifyRequest): Caller {
   const principal = request.principal;
   const source = { ip: request.ip, requestId: request.id };
   if (principal?.kind === 'admin') {
@@ -87,16 +87,26 @@ function encode(value: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function itemJson(result: ItemResult<Record<string, unknown>>): Record<string, unknown> {
-  if (result.ok) return encode(result.value);
-  const { code, message } = result.error;
+/** The error of one batch item, as it goes on the wire (`{ error: { code, status, title, detail } }`). */
+export function itemError(error: WardenError): { error: { code: string; status: number; title: string; detail: string } } {
+  const { code, message } = error;
   const spec = errorCatalog[code];
   return { error: { code, status: spec.status, title: spec.title, detail: message } };
 }
 
-export function keyOperationRoutes({ operations, authenticateAgent, sessions }: KeyOperationRoutesOptions): FastifyPluginAsync {
-  /** Admins (by their token prefix) authenticate with their session; everyone else as an agent. */
-  const authenticate: onRequestAsyncHookHandler = async function (request, reply) {
+/** The wire schema of `itemError`. */
+export const itemErrorSchema = z.strictObject({ error: z.strictObject({ code: z.string(), status: z.number().int(), title: z.string(), detail: z.string() }) });
+
+function itemJson(result: ItemResult<Record<string, unknown>>): Record<string, unknown> {
+  return result.ok ? encode(result.value) : itemError(result.error);
+}
+
+/**
+ * The authenticate stage of routes agents and admins both call: admins (by their token prefix) with
+ * their session, everyone else as an agent (also used by `tokens.ts`).
+ */
+export function authenticateAgentOrAdmin(authenticateAgent: onRequestAsyncHookHandler, sessions: Pick<AdminSessions, 'authenticate'>): onRequestAsyncHookHandler {
+  return async function (request, reply) {
     const token = bearerToken(request);
     if (token?.startsWith(ADMIN_TOKEN_PREFIX)) {
       request.principal = await sessions.authenticate(token);
@@ -104,6 +114,10 @@ export function keyOperationRoutes({ operations, authenticateAgent, sessions }: 
     }
     return authenticateAgent.call(this, request, reply);
   };
+}
+
+export function keyOperationRoutes({ operations, authenticateAgent, sessions }: KeyOperationRoutesOptions): FastifyPluginAsync {
+  const authenticate = authenticateAgentOrAdmin(authenticateAgent, sessions);
 
   async function respond(reply: FastifyReply, batch: boolean, outcome: OperationResult<Record<string, unknown>>) {
     const receipt = outcome.decisions.reduce<number | undefined>((max, d) => (d.auditIndex === undefined ? max : Math.max(max ?? -1, d.auditIndex)), undefined);

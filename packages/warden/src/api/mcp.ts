@@ -9,8 +9,8 @@
  * access token must be for `<issuer>/mcp` (401 with `WWW-Authenticate: Bearer … resource_metadata=…`
  * pointing at the Protected Resource Metadata, RFC 9728, served at
  * `/.well-known/oauth-protected-resource/mcp`); an unsupported `MCP-Protocol-Version` is 400. Errors of
- * the pipeline become JSON-RPC errors with stable codes and `data.code` (the Warden error code); a
- * tool call's response carries `Warden-Audit-Index`.
+ * the pipeline become JSON-RPC errors with stable codes and `data.code` (the Warden error code); the
+ * response to a call, a prompt or a read — failed ones included, once recorded — carries `Warden-Audit-Index`.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
@@ -44,6 +44,8 @@ export const jsonRpcCodes: Partial<Record<ErrorCode, number>> = {
   WARDEN_FORBIDDEN: -32007,
   WARDEN_APPROVAL_PENDING: -32008,
   WARDEN_APPROVAL_DENIED: -32009,
+  WARDEN_SCREEN_BLOCKED: -32011,
+  WARDEN_SCREEN_TOO_LARGE: -32012,
 };
 
 const id = z.union([z.string().max(256), z.number().int()]);
@@ -67,7 +69,8 @@ function toRpcError(messageId: unknown, err: unknown) {
   if (isWardenError(err)) {
     const retry = typeof err.details?.retryAfterMs === 'number' ? { retryAfterMs: err.details.retryAfterMs } : {};
     const approval = typeof err.details?.approvalId === 'string' ? { approvalId: err.details.approvalId } : {};
-    return rpcError(messageId, jsonRpcCodes[err.code] ?? -32603, err.message, { code: err.code, ...retry, ...approval });
+    const findings = Array.isArray(err.details?.findings) ? { findings: err.details.findings } : {};
+    return rpcError(messageId, jsonRpcCodes[err.code] ?? -32603, err.message, { code: err.code, ...retry, ...approval, ...findings });
   }
   return rpcError(messageId, -32603, 'internal error', { code: 'WARDEN_INTERNAL' });
 }
@@ -140,6 +143,7 @@ export function mcpRoutes({ pipeline, authenticateAgent, issuer }: McpRoutesOpti
           return rpcError(msg.id, -32601, `method not found: ${msg.method.slice(0, 64)}`);
       }
     } catch (err) {
+      if (isWardenError(err) && typeof err.details?.auditIndex === 'number') setAuditReceipt(reply, err.details.auditIndex);
       request.log.warn({ err }, 'mcp request failed');
       return toRpcError(msg.id, err);
     }

@@ -14,9 +14,11 @@ import { approvalsCommand } from './commands/approvals.js';
 import { mcpCommand } from './commands/mcp.js';
 import { operatorCommand } from './commands/operator.js';
 import { policiesCommand } from './commands/policies.js';
+import { screenCommand } from './commands/screen.js';
 import { secretsCommand } from './commands/secrets.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
+import { tokensCommand } from './commands/tokens.js';
 import { versionCommand } from './commands/version.js';
 import type { CliContext } from './context.js';
 import { reportFailure } from './output.js';
@@ -44,9 +46,11 @@ export function buildProgram(ctx: CliContext): Command {
   adminsCommand(program, ctx);
   policiesCommand(program, ctx);
   keysCommand(program, ctx);
+  tokensCommand(program, ctx);
   secretsCommand(program, ctx);
   mcpCommand(program, ctx);
   approvalsCommand(program, ctx);
+  screenCommand(program, ctx);
   return program;
 }
 

@@ -179,6 +179,26 @@ export const gatewaySchema = z.strictObject({
   approvalTtl: duration('10m').refine((ms) => ms >= 1000 && ms <= 86_400_000, 'must be between 1s and 24h'),
 });
 
+export const screenActions = ['allow', 'redact', 'tokenize', 'mark', 'block', 'approve'] as const;
+const action = (fallback: (typeof screenActions)[number]) => z.enum(screenActions).default(fallback);
+const directionActions = (injection: (typeof screenActions)[number], secret: (typeof screenActions)[number], pii: (typeof screenActions)[number]) =>
+  z.strictObject({ prompt_injection: action(injection), secret: action(secret), pii: action(pii) }).prefault({});
+
+export const screenSchema = z.strictObject({
+  /** Screen MCP traffic in the gateway (both directions). Off only to measure what screening costs. */
+  gateway: z.boolean().default(true),
+  /** Texts larger than this (UTF-8 bytes) are refused with WARDEN_SCREEN_TOO_LARGE, never passed unscreened. */
+  maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** What to do with a finding, per direction (`input`: tool arguments; `output`: tool results) and category. */
+  actions: z
+    .strictObject({ input: directionActions('block', 'redact', 'allow'), output: directionActions('block', 'redact', 'allow') })
+    .prefault({}),
+  /** The KMS key (type hmac-sha256) that makes `tokenize` tokens; tokenizing is refused without one. */
+  tokenizationKey: z.string().min(1).max(128).optional(),
+  /** Per-tool output filters (data minimization): keep only, or drop, these top-level fields of JSON results. */
+  outputFilters: z.record(z.string().min(1).max(128), z.strictObject({ keep: z.array(z.string().min(1).max(256)).optional(), drop: z.array(z.string().min(1).max(256)).optional() })).default({}),
+});
+
 export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   store: storeSchema,
@@ -190,10 +210,16 @@ export const configSchema = z.strictObject({
   audit: auditSchema.prefault({}),
   identity: identitySchema.prefault({}),
   gateway: gatewaySchema.prefault({}),
+  screen: screenSchema.prefault({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
 }).superRefine((config, ctx) => {
+  for (const direction of ['input', 'output'] as const) {
+    for (const [category, action] of Object.entries(config.screen.actions[direction])) {
+      if (action === 'tokenize' && !config.screen.tokenizationKey) ctx.addIssue({ code: 'custom', path: ['screen', 'actions', direction, category], message: 'tokenize needs screen.tokenizationKey (a KMS hmac-sha256 key)' });
+    }
+  }
   // Retention holds one pooled connection for its lock while it appends and reads through others.
   if (config.audit.retention && config.store.kind === 'postgres' && config.store.poolSize < 2) {
     ctx.addIssue({ code: 'custom', path: ['store', 'postgres', 'poolSize'], message: 'must be at least 2 when audit.retention is on' });

@@ -79,6 +79,10 @@ export const errorCatalog = {
   WARDEN_APPROVAL_PENDING: { status: 409, title: 'Call waits for approval', exitCode: 1 },
   WARDEN_APPROVAL_DENIED: { status: 403, title: 'Call was denied by an admin', exitCode: 1 },
 
+  // Content screening
+  WARDEN_SCREEN_BLOCKED: { status: 403, title: 'Content was blocked by screening', exitCode: 1 },
+  WARDEN_SCREEN_TOO_LARGE: { status: 413, title: 'Content is too large to screen', exitCode: 2 },
+
   // CLI talking to a server
   WARDEN_SERVER_UNREACHABLE: { status: 503, title: 'Warden server is unreachable', exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;

@@ -62,6 +62,8 @@ export interface Catalog {
   resourceTemplates(): Promise<CatalogTemplate[]>;
   /** The upstream serving a URI: the one listing it, else the first with a matching template. */
   findResource(uri: string): Promise<CatalogResource | undefined>;
+  /** The exposed tool names of the latest listing (for screening: tool names inside tool output are a signal). */
+  toolNames(): readonly string[];
   /** The connection for `agent`'s requests to an upstream (its own under per-agent isolation). */
   connection(upstream: string, agent: string): UpstreamConnection | undefined;
   close(): Promise<void>;
@@ -94,6 +96,7 @@ export function createCatalog({ upstreams, connect, pins, logger, refreshMs = 60
   const listed = new Map<string, { at: number; listing: Promise<Listing> }>();
   const byName = new Map<string, Upstream>();
   let known: { at: number; upstreams: Promise<Upstream[]> } | undefined;
+  let names: readonly string[] = [];
   const pool = createConnectionPool({ connect, onListChanged: (name) => listed.delete(name), ...isolation, now });
 
   const unsubscribe = upstreams.onChange((name) => {
@@ -174,8 +177,10 @@ export function createCatalog({ upstreams, connect, pins, logger, refreshMs = 60
         return false;
       });
     };
+    const tools = per.flatMap((l) => l.tools);
+    names = tools.map((t) => t.name);
     return {
-      tools: per.flatMap((l) => l.tools),
+      tools,
       prompts: per.flatMap((l) => l.prompts),
       resources: firstOnly(per.flatMap((l) => l.resources), (r) => r.uri),
       templates: firstOnly(per.flatMap((l) => l.templates), (t) => t.template.uriTemplate),
@@ -202,6 +207,7 @@ export function createCatalog({ upstreams, connect, pins, logger, refreshMs = 60
       const template = templates.find((t) => t.matcher.match(uri) !== null);
       return template ? { uri, upstream: template.upstream } : undefined;
     },
+    toolNames: () => names,
     connection(upstream, agent) {
       const known = byName.get(upstream);
       return known ? pool.forAgent(known, agent) : undefined;

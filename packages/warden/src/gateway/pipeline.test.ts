@@ -130,7 +130,7 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
   it('lists exactly the tools each agent may call, decided by the same function as calls', async () => {
     const reader = { agent: 'reader-bot' };
     const listed = (await pipeline.listTools(reader)).map((t) => t.name).sort();
-    const tools = ['echo', 'env', 'headers', 'mutate', 'pid', 'slow'];
+    const tools = ['echo', 'env', 'headers', 'inbox', 'mutate', 'pid', 'slow'];
     expect(listed).toEqual([...tools.map((t) => `gh__${t}`), ...['crash', ...tools].map((t) => `iso__${t}`), ...['crash', ...tools].map((t) => `slowpoke__${t}`)]);
     for (const who of ['reader-bot', 'admin-bot', 'nobody']) {
       const visible = new Set((await pipeline.listTools({ agent: who })).map((t) => t.name));
@@ -179,7 +179,7 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
   });
 
   it('gives each agent its own upstream process under per-agent isolation, and shares one otherwise', async () => {
-    const pid = async (agent: string, tool: string) => JSON.parse((await pipeline.callTool({ agent }, tool, {})).result.content[0]!.text as string) as { pid: number; calls: number };
+    const pid = async (agent: string, tool: string) => JSON.parse(((await pipeline.callTool({ agent }, tool, {})).result.content[0] as { text: string }).text) as { pid: number; calls: number };
     const [a1, a2, b1] = [await pid('reader-bot', 'iso__pid'), await pid('reader-bot', 'iso__pid'), await pid('rug-bot', 'iso__pid')];
     expect(a2.pid).toBe(a1.pid);
     expect(a2.calls).toBe(a1.calls + 1);

@@ -5,14 +5,17 @@
  *
  * `authenticate` runs at the HTTP boundary (`api/agent-auth.ts`, 401) and hands over the agent.
  * `limit` takes a token from the agent's and the agent+tool's buckets (WARDEN_RATE_LIMITED).
- * `screen(in)` runs the input detectors over the arguments; their findings go into the policy context
- * (detectors arrive with the screening issue; the list is empty today). `authorize` asks the one
+ * `screen(in)` screens the string arguments (`screen/content.ts`: prompt injection, secrets, PII); the
+ * findings go into the policy context, and the configured actions apply: redact or tokenize what is
+ * forwarded, block the call (WARDEN_SCREEN_BLOCKED, after the decision is recorded) or hand it to human
+ * approval; content over the size limit is refused (WARDEN_SCREEN_TOO_LARGE). `authorize` asks the one
  * decision point whether the agent may call the tool (`mcp:call_tool` on `Warden::Tool::"<name>"`, in
  * `Warden::Server::"<upstream>"`); the authorizer records the decision durably before it returns
  * (`audit(decision)`). A tool the agent may not call answers exactly like one that does not exist.
- * `forward` calls the upstream (Warden's credentials, never the agent's token). `screen(out)` runs the
- * output detectors. `audit(result)` records the outcome, the upstream latency and an HMAC digest of the
- * arguments; its index is the call's receipt. A call whose determining policy is annotated
+ * `forward` calls the upstream (Warden's credentials, never the agent's token). `screen(out)` screens the
+ * result the same way (per-tool output filters first; `mark` wraps tool output as data; a blocked result is
+ * withheld). `audit(result)` records the outcome, the upstream latency, the findings (type, place and
+ * score, never the text) and an HMAC digest of the arguments; its index is the call's receipt. A call whose determining policy is annotated
  * `@approval("required")` is held for a human decision between authorize and forward (`approvals.ts`). `observe` hands the outcome to the watch plane (a hook).
  * `tools/list` shows exactly the tools `authorize` would let the agent call — the same function decides.
  *
@@ -32,6 +35,7 @@ import type { Catalog, CatalogTool } from './catalog.js';
 import type { Approvals } from './approvals.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { UpstreamConnection } from './upstream-connection.js';
+import type { ContentFinding, ContentScreen, Screened } from '../screen/content.js';
 
 /** The agent on whose behalf a request runs (from the authenticate stage). */
 export interface GatewayCaller {
@@ -39,14 +43,6 @@ export interface GatewayCaller {
   readonly source?: { ip?: string; requestId?: string };
 }
 
-/** A finding of a detector (the screening issue fills the detector list). */
-export interface Finding {
-  category: string;
-  type: string;
-  score: number;
-}
-/** A screen detector: text in, findings out. */
-export type Detector = (text: string, direction: 'input' | 'output') => Finding[];
 
 export interface CallOutcome<R = CallToolResult> {
   result: R;
@@ -71,7 +67,8 @@ export interface PipelineOptions {
   limiter: RateLimiter;
   /** Human approval: calls whose decision `needsApproval` are held until an admin approves them. */
   approvals?: { store: Pick<Approvals, 'await'>; needsApproval: (decision: Decision) => boolean };
-  detectors?: { input: Detector[]; output: Detector[] };
+  /** The screen stages (`screen/content.ts`); without one nothing is screened. */
+  screen?: ContentScreen;
   observe?: (event: { agent: string; tool: string; outcome: 'success' | 'failure'; latencyMs: number }) => void;
   now?: () => number;
 }
@@ -129,24 +126,20 @@ function argumentSet(args: Record<string, unknown> | undefined): { key: string; 
   );
 }
 
-function screen(detectors: readonly Detector[], text: string, direction: 'input' | 'output'): Finding[] {
-  return detectors.flatMap((detect) => detect(text, direction));
-}
+const unscreened = <T>(value: T): Screened<T> => ({ value, findings: [], outcome: 'allow' });
 
-/** The text of a result that screen(out) looks at. */
-function resultText(result: CallToolResult | GetPromptResult | ReadResourceResult): string {
-  if ('contents' in result) return JSON.stringify(result.contents);
-  if ('messages' in result) return JSON.stringify(result.messages);
-  return JSON.stringify(result.content ?? []);
-}
+/** Findings as they may leave Warden (in an error or the audit log): where and what, never the text. */
+const findingSummary = (findings: readonly ContentFinding[]) => findings.slice(0, 100).map(({ category, type, path, start, end, score }) => ({ category, type, path, start, end, score }));
+const screenBlocked = (direction: 'arguments' | 'result', findings: readonly ContentFinding[]): WardenError =>
+  new WardenError('WARDEN_SCREEN_BLOCKED', `screening withheld the ${direction}: ${[...new Set(findings.map((f) => f.type))].join(', ').slice(0, 200)}`, { details: { findings: findingSummary(findings) } });
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { catalog, authorize, audit, limiter } = options;
   const now = options.now ?? Date.now;
-  const detectors = options.detectors ?? { input: [], output: [] };
+  const screen = options.screen;
 
   /** The authorize stage: the ONE function deciding both listing and requesting. */
-  function decide(caller: GatewayCaller, target: Target, args: Record<string, unknown> | undefined, findings: Finding[]): Promise<Decision> {
+  function decide(caller: GatewayCaller, target: Target, args: Record<string, unknown> | undefined, findings: readonly ContentFinding[]): Promise<Decision> {
     const context = {
       ...adminContext(now(), caller.source?.ip),
       findings: { categories: [...new Set(findings.map((f) => f.category))], highestScore: Math.max(0, ...findings.map((f) => Math.round(f.score * 100))) },
@@ -165,18 +158,23 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return shown;
   }
 
+  /** Records a request refused before authorization (rate limit, content too large to screen), then throws its error. */
+  async function refuse(caller: GatewayCaller, target: { kind: string; id: string }, action: string, err: WardenError): Promise<never> {
+    await audit
+      .append({ class: 'api_activity', activityId: 99, action, actor: { type: 'agent', id: caller.agent }, ...(caller.source ? { source: caller.source } : {}), resource: { type: target.kind, id: target.id.slice(0, 256) }, outcome: 'failure', details: { error: err.code } })
+      .catch((cause: unknown) => {
+        throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'could not record the refusal', { cause });
+      });
+    throw err;
+  }
+
   /** limit: a refusal is recorded too. */
   async function limit(caller: GatewayCaller, target: { kind: string; id: string }): Promise<void> {
+    await limiter.prepare(caller.agent);
     try {
       limiter.take(caller.agent, target.id);
     } catch (err) {
-      if (isWardenError(err, 'WARDEN_RATE_LIMITED')) {
-        await audit
-          .append({ class: 'api_activity', activityId: 99, action: 'mcp.rate_limited', actor: { type: 'agent', id: caller.agent }, ...(caller.source ? { source: caller.source } : {}), resource: { type: target.kind, id: target.id.slice(0, 256) }, outcome: 'failure' })
-          .catch((cause: unknown) => {
-            throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'could not record the refusal', { cause });
-          });
-      }
+      if (isWardenError(err, 'WARDEN_RATE_LIMITED')) await refuse(caller, target, 'mcp.rate_limited', err);
       throw err;
     }
   }
@@ -185,35 +183,56 @@ export function createPipeline(options: PipelineOptions): Pipeline {
    * The stages after limit, for one request: screen(in) -> authorize (+ audit(decision)) -> approval ->
    * forward -> screen(out) -> audit(result) -> observe. `hidden` is the error for a denied request.
    */
-  async function run<R extends CallToolResult | GetPromptResult | ReadResourceResult>(
+  async function run<R extends CallToolResult | GetPromptResult | ReadResourceResult, A extends Record<string, unknown> | undefined>(
     caller: GatewayCaller,
     target: Target,
-    args: Record<string, unknown> | undefined,
+    args: A,
     hidden: WardenError,
-    forward: (connection: UpstreamConnection) => Promise<R>,
+    forward: (connection: UpstreamConnection, args: A) => Promise<R>,
   ): Promise<CallOutcome<R>> {
-    // screen(in)
-    const input = JSON.stringify(args ?? {});
-    const findingsIn = screen(detectors.input, input, 'input');
+    // screen(in): findings go to the policy context; redaction and tokenization change what is forwarded
+    let screenedIn: Screened<A>;
+    try {
+      screenedIn = screen ? ((await screen.input(args)) as Screened<A>) : unscreened(args);
+    } catch (err) {
+      if (isWardenError(err, 'WARDEN_SCREEN_TOO_LARGE')) await refuse(caller, target, target.action.replace(':', '.'), err);
+      throw err;
+    }
+    const findingsIn = screenedIn.findings;
     // authorize + audit(decision)
     const decision = await decide(caller, target, args, findingsIn);
     if (decision.decision !== 'allow') throw hidden;
+    const approvals = target.kind === 'tool' ? options.approvals : undefined;
+    let failure: WardenError | undefined =
+      screenedIn.outcome === 'block' || (screenedIn.outcome === 'approve' && !approvals) ? screenBlocked('arguments', findingsIn) : undefined;
     // approval (tool calls: held until an admin decides, single use, bound to agent, tool and argument digest)
-    if (target.kind === 'tool' && options.approvals?.needsApproval(decision)) await options.approvals.store.await({ agent: caller.agent, tool: target.id, args });
+    if (!failure && approvals && (screenedIn.outcome === 'approve' || approvals.needsApproval(decision))) await approvals.store.await({ agent: caller.agent, tool: target.id, args });
     // forward
     const started = now();
     let result: R | undefined;
-    let failure: WardenError | undefined;
-    try {
-      const connection = catalog.connection(target.upstream, caller.agent);
-      if (!connection) throw new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${target.upstream} is not connected`);
-      result = await forward(connection);
-    } catch (err) {
-      failure = isWardenError(err) ? err : new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', 'the upstream call failed', { cause: err });
+    if (!failure) {
+      try {
+        const connection = catalog.connection(target.upstream, caller.agent);
+        if (!connection) throw new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${target.upstream} is not connected`);
+        result = await forward(connection, screenedIn.value);
+      } catch (err) {
+        failure = isWardenError(err) ? err : new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', 'the upstream call failed', { cause: err });
+      }
     }
     const latencyMs = now() - started;
-    // screen(out)
-    const findingsOut = result ? screen(detectors.output, resultText(result), 'output') : [];
+    // screen(out): a result that cannot be screened, or whose findings block it, is withheld
+    let findingsOut: ContentFinding[] = [];
+    if (result && screen) {
+      try {
+        const screenedOut = await screen.output(result, target.kind === 'tool' ? target.id : undefined);
+        findingsOut = screenedOut.findings;
+        if (screenedOut.outcome === 'block' || screenedOut.outcome === 'approve') failure = screenBlocked('result', findingsOut);
+        result = screenedOut.value;
+      } catch (err) {
+        failure = isWardenError(err) ? err : new WardenError('WARDEN_INTERNAL', 'screening the result failed', { cause: err });
+      }
+      if (failure) result = undefined;
+    }
     // audit(result): fail closed — a result that cannot be recorded is not returned.
     let index: number;
     try {
@@ -230,16 +249,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           upstream: target.upstream,
           latencyMs,
           ...(failure ? { error: failure.code } : {}),
-          ...(findingsIn.length + findingsOut.length > 0 ? { findings: [...findingsIn, ...findingsOut].map((f) => ({ ...f })) } : {}),
+          ...(findingsIn.length + findingsOut.length > 0 ? { findings: findingSummary([...findingsIn, ...findingsOut]) } : {}),
         },
-        sensitive: { arguments: input },
+        sensitive: { arguments: JSON.stringify(args ?? {}) },
       }));
     } catch (err) {
       throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', `could not record the ${target.kind} request`, { cause: err });
     }
     // observe
     options.observe?.({ agent: caller.agent, tool: target.id, outcome: failure ? 'failure' : 'success', latencyMs });
-    if (failure) throw failure;
+    // A failed request's error carries its receipt too.
+    if (failure) throw new WardenError(failure.code, failure.message, { details: { ...failure.details, auditIndex: index }, cause: failure });
     return { result: result!, auditIndex: index };
   }
 
@@ -253,7 +273,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await limit(caller, { kind: 'tool', id: name });
       const tool = await catalog.find(name);
       if (!tool) throw unknownTool(name);
-      return run(caller, toolTarget(tool), args, unknownTool(name), (connection) => connection.callTool(tool.tool.name, args));
+      return run(caller, toolTarget(tool), args, unknownTool(name), (connection, screened) => connection.callTool(tool.tool.name, screened));
     },
 
     async listPrompts(caller) {
@@ -265,7 +285,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await limit(caller, { kind: 'prompt', id: name });
       const prompt = await catalog.findPrompt(name);
       if (!prompt) throw unknownPrompt(name);
-      return run(caller, promptTarget(name, prompt.upstream), args, unknownPrompt(name), (connection) => connection.getPrompt(prompt.prompt.name, args));
+      return run(caller, promptTarget(name, prompt.upstream), args, unknownPrompt(name), (connection, screened) => connection.getPrompt(prompt.prompt.name, screened));
     },
 
     async listResources(caller) {

@@ -166,4 +166,61 @@ describe.each(storeBackends)('agent directory on $name', (backend) => {
     expect(await directory.get('never-made')).toBeUndefined();
     expect(await directory.get('fleet-3')).toEqual(before);
   });
+
+  it('stores, returns, audits, changes and clears an agent\'s own rate limits', async () => {
+    const receipts: number[] = [];
+    const rateLimits = { perAgent: { rate: 0.5, burst: 2 }, perAgentTool: { rate: 100_000, burst: 100_000 } };
+    const created = await directory.create({ name: 'limited-bot', owner: 'o', rateLimits }, { ...ctx, receipt: (i) => receipts.push(i) });
+    expect(created.rateLimits).toEqual(rateLimits);
+    expect(await directory.get('limited-bot')).toEqual(created);
+    const [createdEntry] = await audit.log.entries(receipts[0]!, 1);
+    expect(JSON.parse(createdEntry!.body!)).toMatchObject({ action: 'agent.create', details: { rate_limits: JSON.stringify(rateLimits) } });
+    expect((await directory.get('fleet-3'))!.rateLimits).toBeNull();
+
+    changes.length = 0;
+    const updated = await directory.update('limited-bot', { rateLimits: { perAgentTool: { rate: 3, burst: 6 } } }, { ...ctx, receipt: (i) => receipts.push(i) });
+    expect(updated.rateLimits).toEqual({ perAgentTool: { rate: 3, burst: 6 } });
+    expect(changes).toEqual(['limited-bot']);
+    const [updatedEntry] = await audit.log.entries(receipts[1]!, 1);
+    expect(JSON.parse(updatedEntry!.body!)).toMatchObject({ action: 'agent.update', details: { rate_limits: '{"perAgentTool":{"rate":3,"burst":6}}' } });
+    expect((await directory.update('limited-bot', { clearance: 1 }, ctx)).rateLimits).toEqual({ perAgentTool: { rate: 3, burst: 6 } });
+
+    expect((await directory.update('limited-bot', { rateLimits: null }, ctx)).rateLimits).toBeNull();
+    expect((await directory.get('limited-bot'))!.rateLimits).toBeNull();
+    expect((await directory.update('limited-bot', { rateLimits: {} }, ctx)).rateLimits).toBeNull();
+  });
+
+  it('refuses bad rate limits and changes nothing', async () => {
+    await directory.update('limited-bot', { rateLimits: { perAgent: { rate: 5, burst: 10 } } }, ctx);
+    const before = await directory.get('limited-bot');
+    const entries = (await auditActions(audit.log)).length;
+    const bad: unknown[] = [
+      { perAgent: { rate: 0, burst: 1 } },
+      { perAgent: { rate: -1, burst: 1 } },
+      { perAgent: { rate: 100_000.5, burst: 1 } },
+      { perAgent: { rate: Number.NaN, burst: 1 } },
+      { perAgent: { rate: Number.POSITIVE_INFINITY, burst: 1 } },
+      { perAgent: { rate: '5', burst: 10 } },
+      { perAgent: { rate: 5, burst: 0 } },
+      { perAgent: { rate: 5, burst: 1.5 } },
+      { perAgent: { rate: 5, burst: 100_001 } },
+      { perAgent: { rate: 5 } },
+      { perAgent: { burst: 5 } },
+      { perAgent: { rate: 5, burst: 10, extra: 1 } },
+      { perAgentTool: null },
+      { perAgentTool: [5, 10] },
+      { perServer: { rate: 5, burst: 10 } },
+      { perAgent: { rate: 5, burst: 10 }, perAgentTool: { rate: 5, burst: -10 } },
+      'fast',
+      [],
+    ];
+    for (const rateLimits of bad) {
+      const input = { rateLimits } as unknown as NewAgent;
+      expect(await refusal(directory.update('limited-bot', input, ctx)), JSON.stringify(rateLimits)).toBe('WARDEN_VALIDATION_FAILED');
+      expect(await refusal(directory.create({ ...input, name: 'never-limited', owner: 'o' }, ctx)), JSON.stringify(rateLimits)).toBe('WARDEN_VALIDATION_FAILED');
+    }
+    expect(await directory.get('limited-bot')).toEqual(before);
+    expect(await directory.get('never-limited')).toBeUndefined();
+    expect(await auditActions(audit.log)).toHaveLength(entries);
+  });
 });

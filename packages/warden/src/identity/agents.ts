@@ -1,6 +1,7 @@
 /**
  * The agent directory: create, read, list, update, disable/enable/quarantine and delete agents in the
- * `agents` table, validating every field (slug names, roles, labels, clearance 0..4). Every change is
+ * `agents` table, validating every field (slug names, roles, labels, clearance 0..4, the agent's own
+ * gateway rate limits: rate (0, 100000] per second, burst an integer 1..100000). Every change is
  * recorded in the audit log before it is made — if the entry cannot be made durable the change is
  * refused (WARDEN_AUDIT_UNAVAILABLE) and nothing is written — and afterwards every `onChange` listener
  * hears the agent's name, so token caches drop it. The directory implements `AgentLookup`.
@@ -9,9 +10,9 @@ import type { Kysely, Selectable } from 'kysely';
 import type { AuditEvent, AuditLog } from '../audit/index.js';
 import { WardenError, isWardenError } from '../errors/index.js';
 import type { Database } from '../store/database.js';
-import { isUniqueViolation } from '../store/index.js';
+import { isUniqueViolation } from '../store/store-errors.js';
 import type { AgentsTable } from '../store/tables-agents.js';
-import type { Agent, AgentLookup, AgentStatus } from './types.js';
+import type { Agent, AgentBucketLimit, AgentLookup, AgentRateLimits, AgentStatus } from './types.js';
 
 export const agentNamePattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const rolePattern = /^[a-z0-9][a-z0-9._:-]{0,62}$/;
@@ -21,6 +22,10 @@ export const agentStatuses: readonly AgentStatus[] = ['active', 'disabled', 'qua
 export const MAX_ROLES = 32;
 export const MAX_LABELS = 64;
 export const MAX_LIST = 1000;
+/** Highest rate (tokens per second) of an agent's own rate limit. */
+export const MAX_AGENT_RATE = 100_000;
+/** Highest burst (bucket size) of an agent's own rate limit. */
+export const MAX_AGENT_BURST = 100_000;
 // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
 const controlChars = /[\u0000-\u001f\u007f]/;
 
@@ -40,6 +45,8 @@ export interface NewAgent {
   readonly region?: string | null;
   readonly clearance?: number;
   readonly requireDpop?: boolean;
+  /** The agent's own gateway rate limits; null (on update: clears them) uses the config's defaults. */
+  readonly rateLimits?: AgentRateLimits | null;
 }
 
 export type AgentUpdate = Partial<Omit<NewAgent, 'name'>>;
@@ -130,6 +137,34 @@ function checkClearance(value: unknown): number {
   return value;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function checkBucket(value: unknown, field: string): AgentBucketLimit {
+  if (!isObject(value)) throw invalid(`${field} must be {rate, burst}`, field);
+  for (const key of Object.keys(value)) if (key !== 'rate' && key !== 'burst') throw invalid(`${field} has an unknown key ${JSON.stringify(key)}`, field);
+  const { rate, burst } = value;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > MAX_AGENT_RATE) {
+    throw invalid(`${field}.rate must be tokens per second, more than 0 and at most ${MAX_AGENT_RATE}`, `${field}.rate`);
+  }
+  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > MAX_AGENT_BURST) {
+    throw invalid(`${field}.burst must be an integer 1..${MAX_AGENT_BURST}`, `${field}.burst`);
+  }
+  return { rate, burst };
+}
+
+/** The `rate_limits` column: canonical JSON, or null for none (an empty object is none). */
+function checkRateLimits(value: unknown): string | null {
+  if (value === null) return null;
+  if (!isObject(value)) throw invalid('rateLimits must be an object or null', 'rateLimits');
+  for (const key of Object.keys(value)) {
+    if (key !== 'perAgent' && key !== 'perAgentTool') throw invalid(`rateLimits has an unknown key ${JSON.stringify(key)}`, 'rateLimits');
+  }
+  const checked: { perAgent?: AgentBucketLimit; perAgentTool?: AgentBucketLimit } = {};
+  if (value.perAgent !== undefined) checked.perAgent = checkBucket(value.perAgent, 'rateLimits.perAgent');
+  if (value.perAgentTool !== undefined) checked.perAgentTool = checkBucket(value.perAgentTool, 'rateLimits.perAgentTool');
+  return Object.keys(checked).length === 0 ? null : JSON.stringify(checked);
+}
+
 /** The validated columns an update (or creation) sets. */
 function checkFields(input: AgentUpdate): Partial<Selectable<AgentsTable>> {
   const row: Partial<Selectable<AgentsTable>> = {};
@@ -151,6 +186,7 @@ function checkFields(input: AgentUpdate): Partial<Selectable<AgentsTable>> {
     if (typeof input.requireDpop !== 'boolean') throw invalid('requireDpop must be a boolean', 'requireDpop');
     row.require_dpop = input.requireDpop ? 1 : 0;
   }
+  if (input.rateLimits !== undefined) row.rate_limits = checkRateLimits(input.rateLimits);
   return row;
 }
 
@@ -165,6 +201,7 @@ export function toAgent(row: Selectable<AgentsTable>): Agent {
     clearance: Number(row.clearance),
     status: row.status as AgentStatus,
     requireDpop: Number(row.require_dpop) === 1,
+    rateLimits: row.rate_limits === null ? null : (JSON.parse(row.rate_limits) as AgentRateLimits),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -252,15 +289,15 @@ export function createAgentDirectory({ db, audit }: AgentDirectoryOptions): Agen
     async create(input, ctx) {
       const name = checkAgentName(input.name);
       if (input.owner === undefined) throw invalid('owner is required', 'owner');
-      const fields = checkFields({ roles: [], labels: {}, environment: null, region: null, clearance: 0, requireDpop: false, ...input });
+      const fields = checkFields({ roles: [], labels: {}, environment: null, region: null, clearance: 0, requireDpop: false, rateLimits: null, ...input });
       if ((await get(name)) !== undefined) throw new WardenError('WARDEN_CONFLICT', `agent ${name} already exists`, { details: { name } });
       const now = Date.now();
-      const row = { ...(fields as Omit<Selectable<AgentsTable>, 'name'>), name, status: 'active', created_at: now, updated_at: now };
+      const row = { ...(fields as Omit<Selectable<AgentsTable>, 'name'>), rate_limits: fields.rate_limits ?? null, name, status: 'active', created_at: now, updated_at: now };
       await auditFirst(audit, ctx, {
         activityId: 1,
         action: 'agent.create',
         resource: { type: 'agent', id: name },
-        details: { owner: row.owner, roles: row.roles, labels: row.labels, clearance: row.clearance },
+        details: { owner: row.owner, roles: row.roles, labels: row.labels, clearance: row.clearance, ...(row.rate_limits === null ? {} : { rate_limits: row.rate_limits }) },
       });
       try {
         await db.insertInto('agents').values(row).execute();

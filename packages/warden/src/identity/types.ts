@@ -7,6 +7,23 @@ import type { JWK } from 'jose';
 
 export type AgentStatus = 'active' | 'disabled' | 'quarantined';
 
+/** One token bucket: refilled at `rate` tokens per second up to `burst` tokens. */
+export interface AgentBucketLimit {
+  readonly rate: number;
+  readonly burst: number;
+}
+
+/**
+ * An agent's own MCP gateway rate limits; each bucket it leaves out falls back to the config's
+ * `gateway.rateLimits` default.
+ */
+export interface AgentRateLimits {
+  /** All of the agent's gateway requests. */
+  readonly perAgent?: AgentBucketLimit;
+  /** The agent's requests to any one tool (prompt, resource). */
+  readonly perAgentTool?: AgentBucketLimit;
+}
+
 export interface Agent {
   /** Unique slug; also the OAuth client id. */
   readonly name: string;
@@ -20,6 +37,8 @@ export interface Agent {
   readonly status: AgentStatus;
   /** When true, tokens are only issued to and accepted from this agent with DPoP. */
   readonly requireDpop: boolean;
+  /** Its own gateway rate limits; null (or absent) when it uses the config's defaults. */
+  readonly rateLimits?: AgentRateLimits | null;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

@@ -22,17 +22,17 @@ import { createPolicyEngine } from './engine.js';
 
 const engine = createPolicyEngine();
 const actions: readonly AdminAction[] = ['admin:read', 'admin:write', 'admin:authorize', 'admin:self'];
-const collections: readonly AdminCollection[] = ['Agents', 'Policies', 'Keys', 'Audit', 'Admins', 'Upstreams', 'Secrets'];
+const collections: readonly AdminCollection[] = ['Agents', 'Policies', 'Keys', 'Audit', 'Admins', 'Upstreams', 'Secrets', 'Screen'];
 
 /** The encoded matrix: role -> "action Collection" pairs allowed (everything else denies). */
 const allowed: Record<AdminRole, readonly string[]> = {
   admin: [
-    ...['Agents', 'Policies', 'Keys', 'Audit', 'Admins', 'Upstreams', 'Secrets'].flatMap((c) => [`admin:read ${c}`, `admin:write ${c}`]),
+    ...['Agents', 'Policies', 'Keys', 'Audit', 'Admins', 'Upstreams', 'Secrets', 'Screen'].flatMap((c) => [`admin:read ${c}`, `admin:write ${c}`]),
     'admin:authorize Policies',
     'admin:self Admins',
   ],
-  security: ['Agents', 'Policies', 'Keys', 'Upstreams', 'Secrets'].flatMap((c) => [`admin:read ${c}`, `admin:write ${c}`]).concat(['admin:authorize Policies', 'admin:read Admins', 'admin:self Admins']),
-  auditor: ['admin:read Audit', 'admin:read Agents', 'admin:read Policies', 'admin:read Upstreams', 'admin:read Admins', 'admin:self Admins'],
+  security: ['Agents', 'Policies', 'Keys', 'Upstreams', 'Secrets'].flatMap((c) => [`admin:read ${c}`, `admin:write ${c}`]).concat(['admin:authorize Policies', 'admin:read Admins', 'admin:self Admins', 'admin:read Screen']),
+  auditor: ['admin:read Audit', 'admin:read Agents', 'admin:read Policies', 'admin:read Upstreams', 'admin:read Admins', 'admin:self Admins', 'admin:read Screen'],
   pdp: ['admin:authorize Policies'],
 };
 
@@ -49,6 +49,7 @@ describe('built-in policies', () => {
       'builtin.auditor-policies',
       'builtin.auditor-upstreams',
       'builtin.pdp-authorize',
+      'builtin.screen',
       'builtin.security-agents',
       'builtin.security-keys',
       'builtin.security-policies',
@@ -89,7 +90,7 @@ describe('built-in policies', () => {
       { action: 'admin:write', collection: 'Agents' },
       { source: { ip: '::ffff:10.0.0.7', requestId: 'req-1' }, route: 'POST /v1/agents' },
     );
-    expect(decision).toMatchObject({ decision: 'allow', policies: ['builtin.security-agents'], policySetVersion: 'builtin-2' });
+    expect(decision).toMatchObject({ decision: 'allow', policies: ['builtin.security-agents'], policySetVersion: 'builtin-3' });
     expect(events).toEqual([
       {
         class: 'api_activity',
@@ -97,7 +98,7 @@ describe('built-in policies', () => {
         action: 'admin:write',
         actor: { type: 'admin', id: 'sam' },
         resource: { type: 'Warden::Agents', id: 'all' },
-        decision: { id: decision.decisionId, effect: 'allow', policyIds: ['builtin.security-agents'], policySetVersion: 'builtin-2' },
+        decision: { id: decision.decisionId, effect: 'allow', policyIds: ['builtin.security-agents'], policySetVersion: 'builtin-3' },
         outcome: 'success',
         source: { ip: '::ffff:10.0.0.7', requestId: 'req-1' },
         details: { role: 'security', route: 'POST /v1/agents' },

@@ -5,7 +5,7 @@
  * everything; `security` manages agents, policies, keys, upstreams and secrets (and may ask for decisions); `auditor` reads
  * the audit log, agents and policies; `pdp` (an enforcement point outside Warden) may only ask for
  * decisions (`admin:authorize` on `Policies`); admins are managed by `admin` only, listed by the human
- * roles, and self-service (logout, own admin tokens) is open to the human roles. The built-in authorizer
+ * roles, and self-service (logout, own admin tokens) and screening text (`POST /v1/screen`, which changes nothing) are open to the human roles. The built-in authorizer
  * evaluates one admin request (principal `Warden::Admin` with parent `Warden::AdminRole`, a collection
  * `Warden::<Collection>::"all"`) and, when given an audit log, appends the decision with its policy ids
  * and version `builtin-<n>` before it returns (all but allowed reads of the audit log itself) — an append
@@ -18,11 +18,11 @@ import type { AdminPrincipal } from '../identity/types.js';
 import { createPolicyEngine, type AuthorizationRequest, type CedarEntity, type CompiledPolicySet, type Evaluation, type PolicyEngine, type PolicyFile } from './engine.js';
 
 /** Bumped whenever the built-in policies change; decisions record it as `builtin-<n>`. */
-export const BUILTIN_POLICY_VERSION = 2;
+export const BUILTIN_POLICY_VERSION = 3;
 export const builtinPolicySetVersion = `builtin-${BUILTIN_POLICY_VERSION}`;
 
 export type AdminAction = 'admin:read' | 'admin:write' | 'admin:authorize' | 'admin:self';
-export type AdminCollection = 'Agents' | 'Policies' | 'Keys' | 'Audit' | 'Admins' | 'Upstreams' | 'Secrets';
+export type AdminCollection = 'Agents' | 'Policies' | 'Keys' | 'Audit' | 'Admins' | 'Upstreams' | 'Secrets' | 'Screen';
 /** What an admin request does to which collection. */
 export interface AdminRequest {
   readonly action: AdminAction;
@@ -42,6 +42,9 @@ permit(principal, action == ${a('admin:read')}, resource is Warden::Admins) when
 
 @id("builtin.self-service")
 permit(principal, action == ${a('admin:self')}, resource is Warden::Admins) when { ${humans} };
+
+@id("builtin.screen")
+permit(principal, action == ${a('admin:read')}, resource is Warden::Screen) when { ${humans} };
 `;
 const securityText = `@id("builtin.security-agents")
 permit(principal in Warden::AdminRole::"security", ${readWrite}, resource is Warden::Agents);

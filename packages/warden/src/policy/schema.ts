@@ -3,7 +3,7 @@
  * (members of `Role`s) and admins (members of `AdminRole`s) are the principals; MCP servers and their tools,
  * resources (`Warden::Resource::"<uri>"`) and prompts (`Warden::Prompt::"<server>__<prompt>"`),
  * KMS keys, HTTP routes and the admin collections (`Agents`, `Policies`, `Keys`, `Audit`, `Admins`, `Upstreams`,
- * `Secrets`) are
+ * `Secrets`, `Screen`) are
  * the resources; admins `admin:read` and `admin:write` a collection, `admin:authorize` asks for a decision
  * (`POST /v1/authorize`) and `admin:self` is self-service (logout, own admin tokens). Free-form labels are Cedar entity
  * tags of type String (`principal.hasTag("team") && principal.getTag("team") == "billing"`), because a
@@ -13,7 +13,8 @@
  * context.riskScore > 80 }` validates; admin requests pass riskScore 0 and empty findings. `sourceIp` is an `ipaddr` (pass the address as a plain string; the
  * schema makes Cedar parse it). Keys are used by agents and by admins (`warden keys encrypt`), both
  * decided by the operator's policies; `kms:generate_data_key_plaintext` (a data key returned in clear)
- * and `kms:hmac_verify` are separate actions so each can be granted or denied on its own.
+ * and `kms:hmac_verify` are separate actions so each can be granted or denied on its own. `tokens:detokenize`
+ * turns screening tokens made with a key back into the values they stand for (its own action, on that key).
  */
 
 /** Cedar schema text (human-readable format), namespace `Warden`. */
@@ -61,6 +62,7 @@ export const wardenSchema = `namespace Warden {
   entity Admins;
   entity Upstreams;
   entity Secrets;
+  entity Screen;
 
   action "mcp:list_tools" appliesTo { principal: [Agent], resource: [Server, Tool], context: RequestContext };
   action "mcp:call_tool" appliesTo { principal: [Agent], resource: [Tool], context: RequestContext };
@@ -69,10 +71,11 @@ export const wardenSchema = `namespace Warden {
   action "kms:encrypt", "kms:decrypt", "kms:generate_data_key", "kms:generate_data_key_plaintext", "kms:rewrap",
     "kms:sign", "kms:verify", "kms:hmac", "kms:hmac_verify"
     appliesTo { principal: [Agent, Admin], resource: [Key], context: RequestContext };
+  action "tokens:detokenize" appliesTo { principal: [Agent, Admin], resource: [Key], context: RequestContext };
   action "http:request" appliesTo { principal: [Agent], resource: [Route], context: RequestContext };
   action "admin:read", "admin:write" appliesTo {
     principal: [Admin],
-    resource: [Agents, Policies, Keys, Audit, Admins, Upstreams, Secrets],
+    resource: [Agents, Policies, Keys, Audit, Admins, Upstreams, Secrets, Screen],
     context: RequestContext,
   };
   action "admin:authorize" appliesTo { principal: [Admin], resource: [Policies], context: RequestContext };

@@ -2,11 +2,14 @@
  * The key management service, composed for the server: the keyring over the store and barrier (with
  * HSM-resident keys when the seal is a PKCS#11 token — the same token, through its own session), the
  * key entities the policy sees, the scheduler (rotation and destruction; one node at a time on
- * PostgreSQL), and — once the authorizer exists — the operations and their routes.
+ * PostgreSQL), the screening tokenizer (when `screen.tokenizationKey` names its KMS key), and — once the
+ * authorizer exists — the operations and their routes (with `POST /v1/tokens/detokenize` when there is a
+ * tokenizer).
  */
 import type { FastifyPluginAsync, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 import { keyOperationRoutes } from '../api/key-operations.js';
 import { keyRoutes } from '../api/keys.js';
+import { tokenRoutes } from '../api/tokens.js';
 import type { Config } from '../config/index.js';
 import type { AdminSessions } from '../identity/admin-sessions.js';
 import type { AdminRole } from '../identity/types.js';
@@ -23,6 +26,7 @@ import {
 } from '../kms/index.js';
 import type { Logger } from '../log/index.js';
 import type { Authorizer, EntityProvider } from '../policy/index.js';
+import { createTokenizer, type Tokenizer } from '../screen/tokenizer.js';
 import type { SealSecrets } from '../seal/index.js';
 import type { Runtime } from './runtime.js';
 
@@ -31,6 +35,11 @@ export interface Kms {
   readonly scheduler: KmsScheduler;
   /** Resolves `Warden::Key` entities for the authorizer. */
   readonly entityProvider: EntityProvider;
+  /**
+   * Reversible tokenization for screening (`tokenize` actions), over the KMS key named by
+   * `screen.tokenizationKey`; undefined when none is configured (then tokenizing must be refused).
+   */
+  readonly tokenizer: Tokenizer | undefined;
   /** The admin and data-plane routes, over the one authorizer. */
   routes(options: {
     authorizer: Pick<Authorizer, 'authorize'>;
@@ -43,7 +52,7 @@ export interface Kms {
 
 export interface OpenKmsOptions {
   runtime: Pick<Runtime, 'store' | 'barrier' | 'audit'>;
-  config: Pick<Config, 'seal'>;
+  config: Pick<Config, 'seal' | 'screen'>;
   secrets: SealSecrets;
   logger: Logger;
   /** How often the scheduler runs (ms). */
@@ -57,14 +66,22 @@ export function openKms({ runtime, config, secrets, logger, schedulerInterval }:
     hsm = openHsmKeyStore({ library: config.seal.library, tokenLabel: config.seal.tokenLabel, pin: secrets.pin ?? '' });
   }
   const keyring = createKeyring({ db: store.db, barrier, audit, ...(hsm ? { hsm } : {}), lockedTransaction: schedulerTransaction(store.db, store.kind) });
+  const tokenizationKey = config.screen.tokenizationKey;
+  const tokenizer = tokenizationKey === undefined ? undefined : createTokenizer({ db: store.db, barrier, keyring, keyName: tokenizationKey, audit });
   const scheduler = createKmsScheduler({ keyring, logger, ...(schedulerInterval === undefined ? {} : { interval: schedulerInterval }) });
   return {
     keyring,
     scheduler,
     entityProvider: keyEntityProvider(keyring),
+    tokenizer,
     routes({ authorizer, requireAdmin, authenticateAgent, sessions }) {
-      const operations = createKeyOperations({ keyring, authorize: (request, options) => authorizer.authorize(request, options) });
-      return [keyRoutes({ keyring, requireAdmin }), keyOperationRoutes({ operations, authenticateAgent, sessions })];
+      const authorize: Parameters<typeof createKeyOperations>[0]['authorize'] = (request, options) => authorizer.authorize(request, options);
+      const operations = createKeyOperations({ keyring, authorize });
+      return [
+        keyRoutes({ keyring, requireAdmin }),
+        keyOperationRoutes({ operations, authenticateAgent, sessions }),
+        ...(tokenizer ? [tokenRoutes({ tokenizer, authorize, authenticateAgent, sessions })] : []),
+      ];
     },
     async close() {
       await scheduler.stop();

@@ -80,7 +80,19 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       sessions: identity.sessions,
       authenticateAgent: requireAgent({ verifier: identity.tokens.verifier, resource: `${issuer}/v1/keys`, baseUrl: issuer, audit }),
     });
-    const gateway = openGateway({ runtime, config, issuer, authorizer: policy.authorizer, activePolicies: () => policy.store.active(), verifier: identity.tokens.verifier, requireAdmin, logger });
+    const tokenizer = kms.tokenizer;
+    const gateway = openGateway({
+      runtime,
+      config,
+      issuer,
+      authorizer: policy.authorizer,
+      activePolicies: () => policy.store.active(),
+      verifier: identity.tokens.verifier,
+      agents: identity.agents,
+      requireAdmin,
+      logger,
+      ...(tokenizer ? { tokenize: (type: string, value: string) => tokenizer.tokenize(type, value) } : {}),
+    });
     opened.push(() => gateway.close());
     const sinks = createSinkRunners(config.audit.sinks, {
       log: audit,

@@ -12,6 +12,7 @@ import type { TokenTables } from './tables-tokens.js';
 import type { ToolPinTables } from './tables-tool-pins.js';
 import type { ApprovalTables } from './tables-approvals.js';
 import type { UpstreamTables } from './tables-upstreams.js';
+import type { ScreenTables } from './tables-screen.js';
 
 /** One barrier key version, wrapped (encrypted) by the root key. */
 export interface BarrierKeysTable {
@@ -66,7 +67,7 @@ export interface SystemKeysTable {
 }
 
 /** Every table, by name: the core tables here, the identity tables in tables-*.ts. */
-export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables, UpstreamTables, ToolPinTables, ApprovalTables {
+export interface Database extends AgentTables, TokenTables, AdminTables, PolicyTables, KmsTables, UpstreamTables, ToolPinTables, ApprovalTables, ScreenTables {
   barrier_keys: BarrierKeysTable;
   secrets: SecretsTable;
   audit_entries: AuditEntriesTable;

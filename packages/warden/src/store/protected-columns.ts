@@ -20,4 +20,5 @@ export const protectedColumns: readonly ProtectedColumn[] = Object.freeze([
   Object.freeze({ table: 'token_signing_keys', key: 'kid', column: 'private_key' }),
   Object.freeze({ table: 'admins', key: 'username', column: 'totp_secret' }),
   Object.freeze({ table: 'kms_key_versions', key: 'id', column: 'material' }),
+  Object.freeze({ table: 'screen_tokens', key: 'token', column: 'value' }),
 ]);

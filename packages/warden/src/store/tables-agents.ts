@@ -1,6 +1,6 @@
 /**
- * Row types of the tables for agents and their credentials (migration 0003). Timestamps are
- * milliseconds since the epoch; `roles` and `labels` are JSON text; `require_dpop` is 0 or 1.
+ * Row types of the tables for agents and their credentials (migrations 0003, 0012). Timestamps are
+ * milliseconds since the epoch; `roles`, `labels` and `rate_limits` are JSON text; `require_dpop` is 0 or 1.
  */
 
 /** One agent; `name` is its slug and OAuth client id. */
@@ -16,6 +16,8 @@ export interface AgentsTable {
   clearance: number;
   status: string;
   require_dpop: number;
+  /** JSON `{"perAgent"?: {rate, burst}, "perAgentTool"?: {rate, burst}}`; NULL: the config's defaults. */
+  rate_limits: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -4,6 +4,7 @@
  * official MCP SDK client as the agent, authenticated with its own access token for `<issuer>/mcp`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +154,38 @@ describe('MCP gateway (end to end)', () => {
     expect(index).toMatch(/^\d+$/);
     const entry = (await (await api('GET', `/v1/audit/entries?start=${index}&limit=1`)).json()) as { entries: { body: string }[] };
     expect(JSON.parse(entry.entries[0]!.body)).toMatchObject({ action: 'mcp.call_tool', actor: { id: 'mcp-bot' }, resource: { id: 'web__echo' }, status: 'success' });
+  });
+
+  it('screens both ways: a secret in the arguments is redacted before the upstream sees it, an injected result is blocked', async () => {
+    const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const client = await connect(agentToken);
+    try {
+      const echoed = (await client.callTool({ name: 'gh__echo', arguments: { text: `deploy with\n${key}` } })).content as { text: string }[];
+      // The upstream echoes what it received: the key never reached it.
+      expect(echoed[0]!.text).toMatch(/^echo: deploy with\n\[REDACTED:[a-z_]+\]/);
+      expect(echoed[0]!.text).not.toContain('PRIVATE KEY');
+      await expect(client.callTool({ name: 'gh__inbox', arguments: {} })).rejects.toThrow(/screening withheld the result/);
+    } finally {
+      await client.close();
+    }
+    const raw = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'gh__inbox', arguments: {} } }),
+    });
+    const body = (await raw.json()) as { error: { code: number; data: { code: string; findings: { category: string; path: string }[] } } };
+    expect(body.error.code).toBe(-32011);
+    expect(body.error.data.code).toBe('WARDEN_SCREEN_BLOCKED');
+    expect(body.error.data.findings).toContainEqual(expect.objectContaining({ category: 'prompt_injection', path: 'content[0].text' }));
+    expect(JSON.stringify(body)).not.toContain('collector@evil.example');
+    const index = raw.headers.get('warden-audit-index');
+    const entry = (await (await api('GET', `/v1/audit/entries?start=${index}&limit=1`)).json()) as { entries: { body: string }[] };
+    expect(JSON.parse(entry.entries[0]!.body)).toMatchObject({ action: 'mcp.call_tool', resource: { id: 'gh__inbox' }, status: 'failure' });
+    expect(entry.entries[0]!.body).toContain('WARDEN_SCREEN_BLOCKED');
+    expect(entry.entries[0]!.body).not.toContain('collector@evil.example');
+    const screen = await api('POST', '/v1/screen', { id: 'k', text: `key: ${key}`, direction: 'input' });
+    expect(screen.status).toBe(200);
+    expect(await screen.json()).toMatchObject({ id: 'k', verdict: 'redact', findings: [{ category: 'secret', start: 5 }] });
   });
 
   it('passes prompts and resources through to the SDK client, filtered and authorized like tools', async () => {

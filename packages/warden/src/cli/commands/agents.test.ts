@@ -16,7 +16,7 @@ import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js'
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
 import type { CliContext } from '../context.js';
 import { reportFailure } from '../output.js';
-import { agentsCommand } from './agents.js';
+import { agentsCommand, parseRateLimit } from './agents.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
 const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
@@ -138,6 +138,44 @@ describe('warden agents (CLI against a listening server)', () => {
     expect((await run(['credentials', 'list', 'cli-bot'])).stdout).toMatch(/client_secret +revoked/);
   });
 
+  it('sets, shows, changes one of and clears an agent\'s own rate limits', async () => {
+    const created = await run(['create', 'rl-bot', '--owner', 'o', '--rate-limit', '5', '--tool-rate-limit', '2:3', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ rateLimits: { perAgent: { rate: 5, burst: 10 }, perAgentTool: { rate: 2, burst: 3 } } });
+    const shown = await run(['show', 'rl-bot']);
+    expect(shown.stdout).toContain('rate limit:   5/s, burst 10 (per agent)');
+    expect(shown.stdout).toContain('tool limit:   2/s, burst 3 (per agent and tool)');
+
+    const updated = await run(['update', 'rl-bot', '--rate-limit', '0.5', '--json']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ rateLimits: { perAgent: { rate: 0.5, burst: 1 }, perAgentTool: { rate: 2, burst: 3 } } });
+    const both = await run(['update', 'rl-bot', '--rate-limit', '7:7', '--tool-rate-limit', '1', '--json']);
+    expect(JSON.parse(both.stdout)).toMatchObject({ rateLimits: { perAgent: { rate: 7, burst: 7 }, perAgentTool: { rate: 1, burst: 2 } } });
+
+    const cleared = await run(['update', 'rl-bot', '--clear-rate-limits', '--json']);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ rateLimits: null });
+    const plain = await run(['show', 'rl-bot']);
+    expect(plain.stdout).toContain('rate limit:   config default');
+    expect(plain.stdout).toContain('tool limit:   config default');
+    const tool = await run(['update', 'rl-bot', '--tool-rate-limit', '4:4', '--json']);
+    expect(JSON.parse(tool.stdout)).toMatchObject({ rateLimits: { perAgentTool: { rate: 4, burst: 4 } } });
+    expect((JSON.parse(tool.stdout) as { rateLimits: object }).rateLimits).not.toHaveProperty('perAgent');
+  });
+
+  it('parses RATE[:BURST] (burst defaults to twice the rate, at least 1, at most 100000)', () => {
+    expect(parseRateLimit('5', '--rate-limit')).toEqual({ rate: 5, burst: 10 });
+    expect(parseRateLimit('5:1', '--rate-limit')).toEqual({ rate: 5, burst: 1 });
+    expect(parseRateLimit('0.25', '--rate-limit')).toEqual({ rate: 0.25, burst: 1 });
+    expect(parseRateLimit('.5', '--rate-limit')).toEqual({ rate: 0.5, burst: 1 });
+    expect(parseRateLimit('1.25', '--rate-limit')).toEqual({ rate: 1.25, burst: 3 });
+    expect(parseRateLimit('60000', '--rate-limit')).toEqual({ rate: 60_000, burst: 100_000 });
+    expect(parseRateLimit('100000:100000', '--rate-limit')).toEqual({ rate: 100_000, burst: 100_000 });
+    for (const bad of ['', '0', '0:5', '-1', 'abc', '5:', ':5', '5:0', '5:1.5', '5:-1', '100001', '5:100001', '1e3', '5:5:5', ' 5', 'Infinity', 'NaN']) {
+      expect(() => parseRateLimit(bad, '--tool-rate-limit'), bad).toThrow(/^--tool-rate-limit must be RATE\[:BURST\]/);
+    }
+  });
+
   it('refuses bad flags with WARDEN_USAGE (exit 2) and reports server refusals', async () => {
     const usage = [
       ['create', 'x-bot', '--owner', 'o', '--clearance', 'high'],
@@ -148,12 +186,21 @@ describe('warden agents (CLI against a listening server)', () => {
       ['credentials', 'add', 'cli-bot', '--secret', '--public-key', 'k.jwk'],
       ['credentials', 'add', 'cli-bot', '--secret', '--expires', 'soon'],
       ['credentials', 'add', 'cli-bot', '--public-key', join(home, 'missing.jwk')],
+      ['create', 'x-bot', '--owner', 'o', '--rate-limit', '0'],
+      ['create', 'x-bot', '--owner', 'o', '--rate-limit', 'fast'],
+      ['create', 'x-bot', '--owner', 'o', '--tool-rate-limit', '5:0'],
+      ['update', 'cli-bot', '--rate-limit', '100001'],
+      ['update', 'cli-bot', '--tool-rate-limit', '5:1.5'],
+      ['update', 'cli-bot', '--clear-rate-limits', '--rate-limit', '5'],
     ];
     for (const argv of usage) {
       const res = await run(argv);
       expect(res.code, argv.join(' ')).toBe(2);
       expect(res.stderr, argv.join(' ')).toContain('(WARDEN_USAGE)');
+      if (argv.some((a) => a.includes('rate-limit'))) expect(res.stderr.trim().split('\n'), argv.join(' ')).toHaveLength(1);
     }
+    expect((await run(['create', 'x-bot', '--owner', 'o', '--clear-rate-limits'])).code).toBe(2); // update only
+    expect((await run(['show', 'x-bot'])).stderr).toContain('(WARDEN_NOT_FOUND)');
     expect((await run(['create', 'x-bot'])).code).toBe(2); // commander: missing --owner
     expect((await run(['create', 'x-bot', '--owner', 'o', '--bogus'])).code).toBe(2);
     const invalid = await run(['create', 'Bad_Name', '--owner', 'o']);

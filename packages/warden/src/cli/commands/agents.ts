@@ -4,12 +4,16 @@
  * `--json`; bad flag values are WARDEN_USAGE (exit 2) before anything is sent. A client secret is
  * printed once, by `credentials add --secret`, and can never be shown again. `permissions NAME` is the
  * access review: what the agent may do to each known resource, always or only in some contexts.
+ * `--rate-limit RATE[:BURST]` and `--tool-rate-limit RATE[:BURST]` set the agent's own gateway limits
+ * (tokens per second; burst defaults to twice the rate); on update, the one not given keeps its value,
+ * and `--clear-rate-limits` returns the agent to the config's defaults.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { WardenError } from '../../errors/index.js';
-import type { Agent } from '../../identity/types.js';
+import { MAX_AGENT_BURST, MAX_AGENT_RATE } from '../../identity/agents.js';
+import type { Agent, AgentBucketLimit, AgentRateLimits } from '../../identity/types.js';
 import type { CliContext } from '../context.js';
 import { createClient, withServerOptions, type ServerFlags } from '../http-client.js';
 import { printResult } from '../output.js';
@@ -43,6 +47,9 @@ interface AgentFlags extends ServerFlags {
   environment?: string | false;
   clearance?: string;
   requireDpop?: boolean;
+  rateLimit?: string;
+  toolRateLimit?: string;
+  clearRateLimits?: boolean;
 }
 
 const usage = (message: string) => new WardenError('WARDEN_USAGE', message);
@@ -61,6 +68,33 @@ export function parseLabels(pairs: readonly string[]): Record<string, string> {
   return labels;
 }
 
+/**
+ * `RATE[:BURST]` to a bucket limit: RATE tokens per second (0 < RATE <= 100000, decimals allowed),
+ * BURST a whole number 1..100000, by default twice the rate (at least 1). WARDEN_USAGE otherwise.
+ */
+export function parseRateLimit(value: string, flag: string): AgentBucketLimit {
+  const match = /^(\d+(?:\.\d+)?|\.\d+)(?::(\d+))?$/.exec(value);
+  const rate = match ? Number(match[1]) : NaN;
+  const burst = match?.[2] === undefined ? Math.min(MAX_AGENT_BURST, Math.max(1, Math.ceil(2 * rate))) : Number(match[2]);
+  if (!(rate > 0 && rate <= MAX_AGENT_RATE) || !Number.isInteger(burst) || burst < 1 || burst > MAX_AGENT_BURST) {
+    throw usage(`${flag} must be RATE[:BURST], RATE tokens per second (more than 0, at most ${MAX_AGENT_RATE}) and BURST a whole number 1..${MAX_AGENT_BURST}, got "${value}"`);
+  }
+  return { rate, burst };
+}
+
+/** The `rateLimits` the rate-limit flags describe: undefined when none was given, null to clear. */
+function rateLimitsBody(flags: AgentFlags): AgentRateLimits | null | undefined {
+  if (flags.clearRateLimits === true) {
+    if (flags.rateLimit !== undefined || flags.toolRateLimit !== undefined) throw usage('--clear-rate-limits cannot be combined with --rate-limit or --tool-rate-limit');
+    return null;
+  }
+  if (flags.rateLimit === undefined && flags.toolRateLimit === undefined) return undefined;
+  return {
+    ...(flags.rateLimit === undefined ? {} : { perAgent: parseRateLimit(flags.rateLimit, '--rate-limit') }),
+    ...(flags.toolRateLimit === undefined ? {} : { perAgentTool: parseRateLimit(flags.toolRateLimit, '--tool-rate-limit') }),
+  };
+}
+
 /** The request body the agent flags describe (only the fields that were given). */
 function agentBody(flags: AgentFlags): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -74,8 +108,13 @@ function agentBody(flags: AgentFlags): Record<string, unknown> {
     body.clearance = Number(flags.clearance);
   }
   if (flags.requireDpop !== undefined) body.requireDpop = flags.requireDpop;
+  const rateLimits = rateLimitsBody(flags);
+  if (rateLimits !== undefined) body.rateLimits = rateLimits;
   return body;
 }
+
+const describeLimit = (limit: AgentBucketLimit | undefined, scope: string) =>
+  limit === undefined ? 'config default' : `${limit.rate}/s, burst ${limit.burst} (${scope})`;
 
 function describeAgent(a: Agent): string[] {
   const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`);
@@ -88,6 +127,8 @@ function describeAgent(a: Agent): string[] {
     `  region:       ${a.region ?? '-'}`,
     `  clearance:    ${a.clearance}`,
     `  require DPoP: ${a.requireDpop ? 'yes' : 'no'}`,
+    `  rate limit:   ${describeLimit(a.rateLimits?.perAgent, 'per agent')}`,
+    `  tool limit:   ${describeLimit(a.rateLimits?.perAgentTool, 'per agent and tool')}`,
     `  created:      ${time(a.createdAt)}, updated ${time(a.updatedAt)}`,
   ];
 }
@@ -106,7 +147,9 @@ export function agentsCommand(program: Command, ctx: CliContext): void {
       .option('--environment <env>', 'environment, e.g. prod')
       .option('--region <region>', 'region, e.g. eu')
       .option('--clearance <n>', 'data clearance 0 (public) .. 4 (restricted)')
-      .option('--require-dpop', 'only issue and accept DPoP-bound tokens');
+      .option('--require-dpop', 'only issue and accept DPoP-bound tokens')
+      .option('--rate-limit <rate[:burst]>', "the agent's own gateway limit: tokens per second, burst (default 2x rate)")
+      .option('--tool-rate-limit <rate[:burst]>', "the agent's own gateway limit per tool: tokens per second, burst (default 2x rate)");
   const print = (flags: { json?: boolean }, agent: Agent) => printResult(ctx.io, flags.json === true, agent, () => describeAgent(agent));
 
   const agents = program.command('agents').description('manage agents and their credentials');
@@ -147,10 +190,18 @@ export function agentsCommand(program: Command, ctx: CliContext): void {
     .option('--no-require-dpop', 'accept bearer tokens without DPoP')
     .option('--no-environment', 'clear the environment')
     .option('--no-region', 'clear the region')
+    .option('--clear-rate-limits', "use the config's gateway rate limits again")
     .action(async (name: string, flags: AgentFlags) => {
       const body = agentBody(flags);
       if (Object.keys(body).length === 0) throw usage('nothing to update: give at least one field flag');
-      print(flags, await createClient(flags, ctx).send<Agent>('PATCH', agentPath(name), body));
+      const client = createClient(flags, ctx);
+      // The API replaces rateLimits as a whole; the CLI changes only the bucket whose flag was given.
+      const rateLimits = body.rateLimits as AgentRateLimits | null | undefined;
+      if (rateLimits && (flags.rateLimit === undefined || flags.toolRateLimit === undefined)) {
+        const current = await client.getJson<Agent>(agentPath(name));
+        body.rateLimits = { ...current.rateLimits, ...rateLimits };
+      }
+      print(flags, await client.send<Agent>('PATCH', agentPath(name), body));
     });
 
   for (const verb of ['disable', 'enable'] as const) {

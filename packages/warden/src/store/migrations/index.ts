@@ -15,6 +15,8 @@ import { migration0008Kms } from './0008-kms.js';
 import { migration0009Upstreams } from './0009-upstreams.js';
 import { migration0010ToolPins } from './0010-tool-pins.js';
 import { migration0011Approvals } from './0011-approvals.js';
+import { migration0012AgentRateLimits } from './0012-agent-rate-limits.js';
+import { migration0013ScreenTokens } from './0013-screen-tokens.js';
 import { columnTypes, type StoreKind } from './column-types.js';
 
 export { columnTypes, type ColumnTypes, type StoreKind } from './column-types.js';
@@ -35,6 +37,8 @@ export function createMigrationProvider(kind: StoreKind): MigrationProvider {
         '0009-upstreams': migration0009Upstreams(types, kind),
         '0010-tool-pins': migration0010ToolPins(types, kind),
         '0011-approvals': migration0011Approvals(types, kind),
+        '0012-agent-rate-limits': migration0012AgentRateLimits(types, kind),
+        '0013-screen-tokens': migration0013ScreenTokens(types, kind),
       });
     },
   };

@@ -1,0 +1,176 @@
+/**
+ * Injection evidence and features: gathers the signals of a normalized text (its visible text, its
+ * decoded payloads, its hidden regions and the gateway's tool names in it), maps them to the original
+ * text, and turns them into the fixed feature vector the injection scorer weighs.
+ *
+ * Features, in {@link FEATURE_NAMES} order: per signal family the summed strength of its hits capped at
+ * {@link FAMILY_CAP}; the same again counted only for tool output (`<family>@output`, so a family can
+ * weigh more in text coming back from a tool than in a user's own request); a length term; a direction
+ * flag. The training script (scripts/train-injection.mjs) uses this same module, so training and
+ * screening cannot drift apart.
+ */
+import { isWordCode, type SignalHit, type SignalScanner } from './injection-scan.js';
+import { SIGNAL_FAMILIES, type SignalFamily } from './injection-signals.js';
+import type { Direction, NormalizedText } from './types.js';
+
+/** A family's strength is capped here: repetition adds little once a signal is clearly present. */
+export const FAMILY_CAP = 4;
+
+/** Lower caps for families that are weak alone however often they occur (questions, urgency words, requests). */
+const FAMILY_CAPS: Partial<Record<SignalFamily, number>> = { embedded_question: 1, authority_claim: 2, user_request: 2, link_lure: 2 };
+
+export const FEATURE_NAMES: readonly string[] = [
+  ...SIGNAL_FAMILIES,
+  ...SIGNAL_FAMILIES.map((f) => `${f}@output`),
+  'length',
+  'output',
+];
+
+/** One signal with its span in the ORIGINAL text. */
+export interface EvidenceHit {
+  family: SignalFamily;
+  start: number;
+  end: number;
+  strength: number;
+}
+
+export interface InjectionEvidence {
+  hits: EvidenceHit[];
+  /** Capped strength per family. */
+  strength: Map<SignalFamily, number>;
+  features: number[];
+}
+
+/** Decoded payloads scanned at most (the normalizer bounds them too). */
+const MAX_DECODED_SCANNED = 32;
+/** A hidden HTML region counts when it holds at least this many letters (not an empty comment or spacer). */
+const MIN_HIDDEN_LETTERS = 12;
+
+const HIDDEN_STRENGTH: Readonly<Record<string, number>> = {
+  tag_characters: 3,
+  html_comment: 0.5,
+  hidden_element: 1,
+  zero_width: 0.25,
+  bidi: 0.5,
+};
+
+function countLetters(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end && n < MIN_HIDDEN_LETTERS; i++) {
+    const c = text.charCodeAt(i) | 0x20;
+    if (c >= 0x61 && c <= 0x7a) n++;
+  }
+  return n;
+}
+
+/** Characters of a tool-name-like identifier: `github__create_issue`, `read-file`, `fs.read`. */
+function isIdentifierCode(c: number): boolean {
+  return isWordCode(c) || c === 0x2d || c === 0x2e;
+}
+
+/**
+ * Finds tool names in text (case-insensitive, whole identifiers; each name once, weak on its own).
+ * Names with `_` or `-` are found from those characters in one pass (the identifier around each is
+ * looked up; `server__tool` also by its tool part). Plain names ("search") count only as `name(` or
+ * "name tool", since they are ordinary words.
+ */
+export function findToolNames(text: string, names: readonly string[]): EvidenceHit[] {
+  const hits: EvidenceHit[] = [];
+  const marked = new Set<string>();
+  const plain: string[] = [];
+  for (const raw of names) {
+    const name = raw.toLowerCase();
+    if (name.length < 3) continue;
+    if (/[_-]/.test(name)) marked.add(name);
+    else plain.push(name);
+  }
+  const seen = new Set<string>();
+  if (marked.size > 0) {
+    let i = 0;
+    let u = text.indexOf('_');
+    let d = text.indexOf('-');
+    while (u !== -1 || d !== -1) {
+      const k = u === -1 ? d : d === -1 ? u : Math.min(u, d);
+      let start = k;
+      while (start > 0 && isIdentifierCode(text.charCodeAt(start - 1))) start--;
+      let end = k + 1;
+      while (end < text.length && isIdentifierCode(text.charCodeAt(end))) end++;
+      i = end;
+      if (u !== -1 && u < i) u = text.indexOf('_', i);
+      if (d !== -1 && d < i) d = text.indexOf('-', i);
+      let ident = text.slice(start, end).toLowerCase();
+      while (ident.endsWith('.') || ident.endsWith('-')) ident = ident.slice(0, -1);
+      const sep = ident.indexOf('__');
+      const found = marked.has(ident) ? ident : sep > 0 && marked.has(ident.slice(sep + 2)) ? ident.slice(sep + 2) : undefined;
+      if (found !== undefined && !seen.has(found)) {
+        seen.add(found);
+        hits.push({ family: 'tool_name', start, end: start + ident.length, strength: 0.5 });
+      }
+    }
+  }
+  if (plain.length > 0) {
+    const lower = text.toLowerCase();
+    if (lower.length === text.length) {
+      for (const name of plain) {
+        for (const form of [`${name}(`, `${name} tool`]) {
+          const i = lower.indexOf(form);
+          if (i === -1 || (i > 0 && isWordCode(lower.charCodeAt(i - 1))) || seen.has(name)) continue;
+          seen.add(name);
+          hits.push({ family: 'tool_name', start: i, end: i + name.length, strength: 0.5 });
+        }
+      }
+    }
+  }
+  return hits;
+}
+
+function inside(hit: { start: number; end: number }, spans: readonly { start: number; end: number }[]): boolean {
+  for (const s of spans) if (hit.start >= s.start && hit.end <= s.end) return true;
+  return false;
+}
+
+/**
+ * Collects the evidence of one text. `toolNames` are looked for only in tool output.
+ */
+export function gatherEvidence(input: NormalizedText, direction: Direction, scanner: SignalScanner, toolNames: readonly string[]): InjectionEvidence {
+  const hits: EvidenceHit[] = [];
+  const textHits: SignalHit[] = scanner.scan(input.text);
+  for (const h of textHits) hits.push({ family: h.family, start: input.toOriginal(h.start), end: input.toOriginal(h.end), strength: h.strength });
+
+  // Hidden regions: a signal in itself, more so when signals sit inside them.
+  for (const span of input.hidden) {
+    let s = HIDDEN_STRENGTH[span.kind] ?? 0.5;
+    if ((span.kind === 'html_comment' || span.kind === 'hidden_element') && countLetters(input.original, span.start, span.end) < MIN_HIDDEN_LETTERS) s = 0;
+    if (s > 0) hits.push({ family: 'hidden_text', start: span.start, end: span.end, strength: s });
+  }
+  if (input.hidden.length > 0) {
+    for (const h of hits) {
+      if (h.family !== 'hidden_text' && inside(h, input.hidden)) hits.push({ family: 'hidden_text', start: h.start, end: h.end, strength: 1 });
+    }
+  }
+
+  // Decoded payloads: their signals count, reported on the encoded span, and also as `encoded_payload`.
+  const decoded = input.decoded.slice(0, MAX_DECODED_SCANNED);
+  for (const seg of decoded) {
+    let sum = 0;
+    for (const h of scanner.scan(seg.text)) {
+      hits.push({ family: h.family, start: seg.start, end: seg.end, strength: h.strength });
+      sum += h.strength;
+    }
+    if (sum > 0) hits.push({ family: 'encoded_payload', start: seg.start, end: seg.end, strength: 1 + Math.min(sum, 2) });
+  }
+
+  if (direction === 'output' && toolNames.length > 0) {
+    for (const h of findToolNames(input.text, toolNames)) hits.push({ ...h, start: input.toOriginal(h.start), end: input.toOriginal(h.end) });
+  }
+
+  const strength = new Map<SignalFamily, number>();
+  for (const h of hits) strength.set(h.family, Math.min(FAMILY_CAPS[h.family] ?? FAMILY_CAP, (strength.get(h.family) ?? 0) + h.strength));
+  const isOutput = direction === 'output' ? 1 : 0;
+  const features: number[] = [];
+  for (const f of SIGNAL_FAMILIES) features.push(strength.get(f) ?? 0);
+  for (const f of SIGNAL_FAMILIES) features.push(isOutput * (strength.get(f) ?? 0));
+  features.push(Math.min(3, Math.log10(1 + input.text.length / 100)));
+  features.push(isOutput);
+  return { hits, strength, features };
+}
