@@ -1,10 +1,14 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryBody } from '../audit/index.js';
 import { isWardenError } from '../errors/index.js';
 import type { Agent, AgentLookup } from '../identity/types.js';
+import { screenSchema } from '../config/schema.js';
 import { createLogger } from '../log/index.js';
-import { agentEntityProvider, createAuthorizer, createPolicyEngine } from '../policy/index.js';
+import { createContentScreen } from '../screen/content.js';
+import { createScreener } from '../screen/screener.js';
+import { agentEntityProvider, createAuthorizer, createPolicyEngine, type Authorizer } from '../policy/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
 import { createApprovals, type Approvals } from './approvals.js';
@@ -67,6 +71,10 @@ permit(principal in Warden::Role::"reader", action == Warden::Action::"mcp:read_
 @id("operators-prompts")
 permit(principal in Warden::Role::"operator", action == Warden::Action::"mcp:get_prompt", resource in Warden::Server::"gh");
 
+@id("env-no-secret-arguments")
+forbid(principal, action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__env")
+  when { context.findings.categories.contains("secret") };
+
 @id("echo-no-secrets")
 forbid(principal, action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__echo")
   when { context has arguments && context.arguments.contains({ key: "text", value: "forbidden" }) };
@@ -89,6 +97,7 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
   let pipeline: Pipeline;
   let pins: ToolPins;
   let approvals: Approvals;
+  let authorizer: Authorizer;
   const revealed: string[] = [];
 
   beforeAll(async () => {
@@ -96,7 +105,7 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
     audit = await openTestAuditLog(opened.store);
     const engine = createPolicyEngine();
     const set = engine.compile(1, [{ name: 'gw.cedar', text: policies }]);
-    const authorizer = createAuthorizer({ engine, active: () => set, providers: [agentEntityProvider(lookup)], audit: audit.log, cacheSize: 0 });
+    authorizer = createAuthorizer({ engine, active: () => set, providers: [agentEntityProvider(lookup)], audit: audit.log, cacheSize: 0 });
     const resolve = (value: string) => {
       revealed.push(value);
       return Promise.resolve(value === 'secret:gh-token' ? 'ghp_injected_value' : value);
@@ -186,6 +195,31 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
     expect(b1.pid).not.toBe(a1.pid);
     const [s1, s2] = [await pid('reader-bot', 'gh__pid'), await pid('rug-bot', 'gh__pid')];
     expect(s2.pid).toBe(s1.pid);
+  });
+
+  it('screens both ways: findings reach the policy, secrets are redacted before forwarding, PII can require approval', async () => {
+    const screener = createScreener({ maxBytes: 64 * 1024 });
+    const defaults = screenSchema.parse({}).actions;
+    const screened = createPipeline({
+      catalog,
+      screen: createContentScreen({ screener, actions: { ...defaults, input: { ...defaults.input, pii: 'approve' } } }),
+      approvals: { store: approvals, needsApproval: () => false },
+      authorize: (r, o) => authorizer.authorize(r, o),
+      audit: audit.log,
+      limiter: createRateLimiter({}),
+    });
+    const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const reader = { agent: 'reader-bot' };
+    const echoed = await screened.callTool(reader, 'gh__echo', { text: `use ${key}` });
+    expect((echoed.result.content[0] as { text: string }).text).toMatch(/^echo: use \[REDACTED:[a-z_]+\]\n?$/);
+    const entry = JSON.parse((await audit.log.entries(echoed.auditIndex, 1))[0]!.body!) as AuditEntryBody;
+    expect(entry.details).toMatchObject({ findings: [{ category: 'secret', path: 'arguments.text', start: 4 }] });
+    expect(JSON.stringify(entry)).not.toContain('PRIVATE KEY');
+    // The input findings are in the policy context: this policy denies gh__env when the arguments carry a secret.
+    expect(await code(screened.callTool(reader, 'gh__env', { note: key }))).toBe('WARDEN_TOOL_NOT_FOUND');
+    expect(await code(screened.callTool(reader, 'gh__env', { note: 'nothing here' }))).toBe('ok');
+    // PII in the arguments hands the call to a human.
+    expect(await code(screened.callTool(reader, 'gh__echo', { text: 'mail dana.whitfield@example.org' }))).toBe('WARDEN_APPROVAL_PENDING');
   });
 
   it('hides forbidden, unknown and argument-forbidden calls behind one error', async () => {

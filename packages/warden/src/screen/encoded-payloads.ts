@@ -21,7 +21,7 @@
  * Bounded work: one linear pass per text; payloads longer than {@link MAX_PAYLOAD_CHARS} are skipped;
  * at most `maxDecoded` segments and {@link MAX_TOTAL_DECODED_CHARS} encoded characters decoded per call.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import type { DecodedSegment } from './types.js';
 
 export const MIN_BASE64 = 16;
@@ -34,7 +34,6 @@ const MIN_WRAPPED_LINE = 40;
 export const MAX_PAYLOAD_CHARS = 1 << 20;
 const MAX_TOTAL_DECODED_CHARS = 4 << 20;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Base64 alphabet class bits: 1 = both alphabets (A-Z a-z 0-9), 2 = standard only (+ /), 4 = url only (- _). */
 const B64 = new Uint8Array(128);
@@ -119,12 +118,12 @@ function isPrintable(text: string): boolean {
   return true;
 }
 
+/** The bytes as text when they are valid UTF-8 with few control characters (binary is rejected without throwing). */
 function decodeUtf8(bytes: Uint8Array): string | undefined {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  let control = 0;
+  for (const b of bytes) if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) control++;
+  if (control * 20 > bytes.length) return undefined;
+  return isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : undefined;
 }
 
 function decodeBase64(run: string): string | undefined {

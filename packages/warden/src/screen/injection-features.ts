@@ -46,13 +46,37 @@ const MAX_DECODED_SCANNED = 32;
 /** A hidden HTML region counts when it holds at least this many letters (not an empty comment or spacer). */
 const MIN_HIDDEN_LETTERS = 12;
 
-const HIDDEN_STRENGTH: Readonly<Record<string, number>> = {
-  tag_characters: 3,
-  html_comment: 0.5,
-  hidden_element: 1,
-  zero_width: 0.25,
-  bidi: 0.5,
+/**
+ * Hidden regions, in budget groups: strength of one region and the most a group may add. Tag
+ * characters are never innocent. Invisible characters inside a word ("ig\u200bnore", words glued by
+ * zero-width spaces) are obfuscation; soft hyphens are ordinary hyphenation and do not count. Comments,
+ * hidden elements and bidi marks (Arabic, Hebrew) are common in ordinary pages, so together they add at
+ * most 0.25, however often they occur: what carries weight is a signal inside a hidden region.
+ */
+const HIDDEN_GROUP: Readonly<Record<string, string>> = {
+  tag_characters: 'tags',
+  zero_width: 'invisible',
+  html_comment: 'markup',
+  hidden_element: 'markup',
+  bidi: 'markup',
 };
+const HIDDEN_BUDGET: Readonly<Record<string, { each: number; max: number }>> = {
+  tags: { each: 3, max: FAMILY_CAP },
+  invisible: { each: 0.25, max: 1.5 },
+  markup: { each: 0.1, max: 0.25 },
+};
+/** A signal inside a hidden region adds this to `hidden_text`. */
+const SIGNAL_IN_HIDDEN = 1;
+const LETTER = /\p{L}/u;
+
+function isSoftHyphens(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) !== 0xad) return false;
+  return true;
+}
+
+function splitsWord(text: string, start: number, end: number): boolean {
+  return start > 0 && end < text.length && LETTER.test(text[start - 1]!) && LETTER.test(text[end]!);
+}
 
 function countLetters(text: string, start: number, end: number): number {
   let n = 0;
@@ -61,6 +85,14 @@ function countLetters(text: string, start: number, end: number): number {
     if (c >= 0x61 && c <= 0x7a) n++;
   }
   return n;
+}
+
+/** Identifiers longer than this are not tool names (bounded work per `_` or `-`). */
+const MAX_TOOL_NAME = 128;
+
+function hasDoubleUnderscore(text: string, start: number, end: number): boolean {
+  for (let i = start + 1; i < end; i++) if (text.charCodeAt(i) === 0x5f && text.charCodeAt(i - 1) === 0x5f) return true;
+  return false;
 }
 
 /** Characters of a tool-name-like identifier: `github__create_issue`, `read-file`, `fs.read`. */
@@ -86,20 +118,25 @@ export function findToolNames(text: string, names: readonly string[]): EvidenceH
   }
   const seen = new Set<string>();
   if (marked.size > 0) {
-    let i = 0;
+    let minLength = Infinity;
+    const lengths = new Set<number>();
+    for (const name of marked) {
+      minLength = Math.min(minLength, name.length);
+      lengths.add(name.length);
+    }
     let u = text.indexOf('_');
     let d = text.indexOf('-');
     while (u !== -1 || d !== -1) {
       const k = u === -1 ? d : d === -1 ? u : Math.min(u, d);
       let start = k;
-      while (start > 0 && isIdentifierCode(text.charCodeAt(start - 1))) start--;
+      while (start > 0 && k - start < MAX_TOOL_NAME && isIdentifierCode(text.charCodeAt(start - 1))) start--;
       let end = k + 1;
-      while (end < text.length && isIdentifierCode(text.charCodeAt(end))) end++;
-      i = end;
-      if (u !== -1 && u < i) u = text.indexOf('_', i);
-      if (d !== -1 && d < i) d = text.indexOf('-', i);
-      let ident = text.slice(start, end).toLowerCase();
-      while (ident.endsWith('.') || ident.endsWith('-')) ident = ident.slice(0, -1);
+      while (end < text.length && end - start < 2 * MAX_TOOL_NAME && isIdentifierCode(text.charCodeAt(end))) end++;
+      if (u !== -1 && u < end) u = text.indexOf('_', end);
+      if (d !== -1 && d < end) d = text.indexOf('-', end);
+      while (end > start && (text.charCodeAt(end - 1) === 0x2e || text.charCodeAt(end - 1) === 0x2d)) end--;
+      if (end - start < minLength || (!lengths.has(end - start) && !hasDoubleUnderscore(text, start, end))) continue;
+      const ident = text.slice(start, end).toLowerCase();
       const sep = ident.indexOf('__');
       const found = marked.has(ident) ? ident : sep > 0 && marked.has(ident.slice(sep + 2)) ? ident.slice(sep + 2) : undefined;
       if (found !== undefined && !seen.has(found)) {
@@ -108,16 +145,15 @@ export function findToolNames(text: string, names: readonly string[]): EvidenceH
       }
     }
   }
-  if (plain.length > 0) {
-    const lower = text.toLowerCase();
-    if (lower.length === text.length) {
-      for (const name of plain) {
-        for (const form of [`${name}(`, `${name} tool`]) {
-          const i = lower.indexOf(form);
-          if (i === -1 || (i > 0 && isWordCode(lower.charCodeAt(i - 1))) || seen.has(name)) continue;
-          seen.add(name);
-          hits.push({ family: 'tool_name', start: i, end: i + name.length, strength: 0.5 });
-        }
+  // Plain names: "search(" or "search tool", as written, capitalized or in capitals.
+  for (const name of plain) {
+    const forms = [name, name[0]!.toUpperCase() + name.slice(1), name.toUpperCase()];
+    for (const form of forms) {
+      for (const suffix of ['(', ' tool']) {
+        const i = text.indexOf(form + suffix);
+        if (i === -1 || (i > 0 && isWordCode(text.charCodeAt(i - 1))) || seen.has(name)) continue;
+        seen.add(name);
+        hits.push({ family: 'tool_name', start: i, end: i + name.length, strength: 0.5 });
       }
     }
   }
@@ -137,15 +173,22 @@ export function gatherEvidence(input: NormalizedText, direction: Direction, scan
   const textHits: SignalHit[] = scanner.scan(input.text);
   for (const h of textHits) hits.push({ family: h.family, start: input.toOriginal(h.start), end: input.toOriginal(h.end), strength: h.strength });
 
-  // Hidden regions: a signal in itself, more so when signals sit inside them.
+  // Hidden regions: weak signals in themselves, strong when signals sit inside them.
+  const hiddenSum = new Map<string, number>();
   for (const span of input.hidden) {
-    let s = HIDDEN_STRENGTH[span.kind] ?? 0.5;
-    if ((span.kind === 'html_comment' || span.kind === 'hidden_element') && countLetters(input.original, span.start, span.end) < MIN_HIDDEN_LETTERS) s = 0;
-    if (s > 0) hits.push({ family: 'hidden_text', start: span.start, end: span.end, strength: s });
+    const group = HIDDEN_GROUP[span.kind] ?? 'markup';
+    const budget = HIDDEN_BUDGET[group]!;
+    if ((span.kind === 'html_comment' || span.kind === 'hidden_element') && countLetters(input.original, span.start, span.end) < MIN_HIDDEN_LETTERS) continue;
+    if (span.kind === 'zero_width' && (!splitsWord(input.original, span.start, span.end) || isSoftHyphens(input.original, span.start, span.end))) continue;
+    const used = hiddenSum.get(group) ?? 0;
+    const add = Math.max(0, Math.min(budget.each, budget.max - used));
+    hiddenSum.set(group, used + add);
+    hits.push({ family: 'hidden_text', start: span.start, end: span.end, strength: add });
   }
   if (input.hidden.length > 0) {
-    for (const h of hits) {
-      if (h.family !== 'hidden_text' && inside(h, input.hidden)) hits.push({ family: 'hidden_text', start: h.start, end: h.end, strength: 1 });
+    const visible = hits.filter((h) => h.family !== 'hidden_text');
+    for (const h of visible) {
+      if (inside(h, input.hidden)) hits.push({ family: 'hidden_text', start: h.start, end: h.end, strength: SIGNAL_IN_HIDDEN });
     }
   }
 

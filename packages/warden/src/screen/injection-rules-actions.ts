@@ -57,7 +57,7 @@ export const ACTION_RULES: readonly SignalRule[] = [
     family: 'tool_invocation',
     anchors: combos(['execute', 'run', 'eval', 'evaluate'], ['the following', 'this', 'these', 'that', 'the below']),
     re: /(?:execute|run|eval(?:uate)?) (?:the following|this|these|that|the below) (?:code|command|script|snippet|shell|program|payload)/y,
-    strength: 0.5,
+    strength: 0.25,
   },
   {
     // "Embed the following code section into your solution": code to carry into the answer.
@@ -88,8 +88,8 @@ export const ACTION_RULES: readonly SignalRule[] = [
     // A question for an assistant ("What are the benefits of ...?") sitting in tool output.
     family: 'embedded_question',
     capitalized: true,
-    anchors: ['what', 'how', 'why', 'which', 'who', 'where', 'when', 'is there', 'are there', 'is it', 'are you', 'do you', 'can i', 'should i', 'could i'],
-    re: /(?:what|how|why|which|who|where|when|is there|are there|is it|are you|do you|can i|should i|could i)\b[^.!?\n|]{6,160}\?/y,
+    anchors: ['what', 'how', 'why', 'which', 'who', 'where', 'when', 'can i', 'should i', 'could i'],
+    re: /(?:what|how|why|which|who|where|when|can i|should i|could i)\b[^.!?\n|]{6,160}\?/y,
     sentenceStart: true,
   },
   // --- claims of authority and urgency
@@ -109,8 +109,8 @@ export const ACTION_RULES: readonly SignalRule[] = [
   },
   {
     family: 'authority_claim',
-    anchors: ['important', 'urgent', 'attention', 'warning', 'alert', 'critical', 'mandatory', 'notice', 'note'],
-    re: /(?:important|urgent|attention|warning|alert|critical|mandatory|notice|note)\s{0,3}(?::|!{1,3})/y,
+    anchors: ['important', 'urgent', 'attention', 'warning', 'alert', 'critical', 'mandatory'],
+    re: /(?:important|urgent|attention|warning|alert|critical|mandatory)\s{0,3}(?::|!{1,3})/y,
     strength: (m) => (m[0].includes('!') ? 1 : 0.5),
   },
   {

@@ -67,6 +67,24 @@ function atLineStart(text: string, i: number): boolean {
   return j < 0;
 }
 
+/**
+ * The word before `i` (after spaces), lower-cased: ASCII letters and apostrophes, at most 16 units.
+ * A possessive ("Jane's") reads as "'s".
+ */
+function previousWord(text: string, i: number): string {
+  let end = i;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x20) end--;
+  let start = end;
+  while (start > 0 && end - start < 16) {
+    const c = text.charCodeAt(start - 1) | 0x20;
+    if ((c >= 0x61 && c <= 0x7a) || c === 0x27) start--;
+    else break;
+  }
+  const word = text.slice(start, end).toLowerCase();
+  return word.length > 2 && word.endsWith("'s") && !SECRET_OWNER_WORDS.has(word) ? "'s" : word;
+}
+const SECRET_OWNER_WORDS = new Set(["user's", "admin's"]);
+
 function isCapital(c: number): boolean {
   return c >= 0x41 && c <= 0x5a;
 }
@@ -165,6 +183,7 @@ export function createSignalScanner(rules: readonly SignalRule[] = SIGNAL_RULES)
       if (rule.sentenceStart === true && !atSentenceStart(text, at)) continue;
       if (rule.lineStart === true && !atLineStart(text, at)) continue;
       if (rule.capitalized === true && !isCapital(text.charCodeAt(at))) continue;
+      if (rule.previousWord !== undefined && !rule.previousWord.has(previousWord(text, at))) continue;
       const re = regexes[r]!;
       re.lastIndex = at;
       const m = re.exec(text);

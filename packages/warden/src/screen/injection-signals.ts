@@ -52,6 +52,11 @@ export interface SignalRule {
   readonly strength?: number | ((match: RegExpExecArray, before: string) => number);
   /** Only at the start of a sentence or line (after punctuation, a newline, a quote or the text start). */
   readonly sentenceStart?: boolean;
+  /**
+   * A cheap filter before the regex: the word just before the anchor (lower-cased, ASCII letters and
+   * apostrophes) must be one of these. For rules whose regex looks behind the anchor.
+   */
+  readonly previousWord?: ReadonlySet<string>;
   /** The first letter must be a capital (a sentence of its own, not a fragment cut out of running text). */
   readonly capitalized?: boolean;
   /** Only at the start of a line (markup such as `#`, `*`, `>` and spaces may precede it). */
@@ -62,6 +67,8 @@ export interface SignalRule {
 
 import { ACTION_RULES } from './injection-rules-actions.js';
 import {
+  SECRET_OWNERS,
+  MODEL_NOUN_ANCHORS,
   combos,
   DECLARATIVE_BEFORE,
   GAP,
@@ -87,6 +94,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'ignore_instructions',
     anchors: ['instructions', 'prompt', 'prompts', 'rules', 'directives', 'guidelines', 'directions'],
+    previousWord: new Set(['previous', 'prior', 'above', 'earlier', 'preceding', 'all', 'any', 'your', 'old', 'original', 'initial', 'system', 'existing', 'safety', 'default', 'current']),
     re: /(?<=\b(?:previous|prior|above|earlier|preceding|all|any|your) (?:\w{1,12} )?)(?:instructions|prompts?|rules|directives|guidelines|directions)(?: \w{1,12}){0,3} (?:are|is|were|have been|has been|no longer) (?:now )?(?:void|null|cancell?ed|revoked|obsolete|outdated|invalid|superseded|overridden|replaced|lifted|removed|suspended|disabled|deprecated|fake|wrong|a test|apply|valid)/y,
     strength: 2,
   },
@@ -179,6 +187,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'jailbreak',
     anchors: ['restriction', 'restrictions', 'limitations', 'limits', 'filter', 'filters', 'filtering', 'censorship', 'guidelines', 'boundaries', 'constraints', 'ethics', 'morals', 'morality', 'safeguards', 'guardrails', 'policy', 'policies', 'rules'],
+    previousWord: new Set(['no', 'without', 'of', 'from', 'by', 'any', 'all', 'the', 'your', 'its', 'ethical', 'moral', 'content', 'safety', "openai's", 'openais', 'openai', 'usual', 'typical', 'normal', 'standard', 'off', 'remove', 'removes', 'removed', 'disable', 'disables', 'disabled', 'lift', 'lifted', 'zero', 'beyond', 'bound', 'limited', 'restricted', 'constrained', 'governed', 'subject', 'to', 'back']),
     re: /(?<=\b(?:no|without|free (?:of|from)|(?:not|no longer|never) (?:bound|limited|restricted|constrained|governed|held back|subject(?: to)?)(?: by)?|unbound by|beyond|remove[ds]?|disable[ds]?|turn(?:ed)? off|lift(?:ed)?|zero)\s(?:any\s|all\s|the\s|your\s|its\s|of\s|ethical\s|moral\s|content\s|safety\s|openai'?s?\s|usual\s|typical\s|normal\s|standard\s){0,3})(?:restrictions?|limitations|limits|filters?|filtering|censorship|guidelines|boundaries|constraints|ethics|morals|morality|safeguards|guardrails|polic(?:y|ies)|rules)\b/y,
   },
   {
@@ -217,8 +226,16 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   // --- text addressed to the model or assistant reading it
   {
     family: 'addressed_to_model',
-    anchors: ['dear', 'hey', 'hi', 'hello', 'attention', 'note to', 'note for', 'message to', 'message for', 'instruction to', 'instruction for', 'instructions to', 'instructions for', 'important for', 'reminder to', 'reminder for', 'memo to', 'to the', 'to any', 'to all'],
-    re: new RegExp(`(?:dear|hey|hi|hello|attention|note (?:to|for)|message (?:to|for)|instructions? (?:to|for)|important (?:note )?for|reminder (?:to|for)|memo to|to (?:the|any|all))(?: the| all| any| my| this| you)? ${MODEL_NOUNS}\\b`, 'y'),
+    anchors: ['dear', 'hey', 'hi', 'hello', 'attention', 'note to', 'note for', 'message to', 'message for', 'instruction to', 'instruction for', 'instructions to', 'instructions for', 'important for', 'reminder to', 'reminder for', 'memo to'],
+    re: new RegExp(`(?:dear|hey|hi|hello|attention|note (?:to|for)|message (?:to|for)|instructions? (?:to|for)|important (?:note )?for|reminder (?:to|for)|memo to)(?: the| all| any| my| this| you)? ${MODEL_NOUNS}\\b`, 'y'),
+    strength: 2,
+  },
+  {
+    // "To the AI reading this", "to any assistant": anchored on the noun, so "to the" alone costs nothing.
+    family: 'addressed_to_model',
+    anchors: MODEL_NOUN_ANCHORS,
+    previousWord: new Set(['the', 'any', 'all', 'every', 'whichever', 'whatever']),
+    re: new RegExp(`(?<=\\bto (?:the|any|all|every|whichever|whatever) )${MODEL_NOUNS}\\b`, 'y'),
     strength: 2,
   },
   {
@@ -283,8 +300,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   },
   {
     family: 'encoding_trick',
-    anchors: ['in reverse*', 'in backward*', 'reverse', 'invert', 'flip', 'mirror', 'backward*', 'spell', 'write', 'read', 'say', 'respond', 'reply', 'answer', 'type', 'output'],
-    re: /(?:in (?:reverse|reversed|backwards?)(?: order| sequence| form)?|(?:reverse|invert|flip|mirror)(?: the)?(?: order of)?(?: the| all| its| each)? (?:letters|characters|words|text|string|sentences?|response|answer|reply|message|output|sequence)|backwards?,? (?:letter by letter|word by word|character by character)|(?:spell|write|read|say|respond|reply|answer|type|output)(?: it| this| everything| all| your \w{1,12})? (?:backwards?|in reverse))/y,
+    anchors: ['reverse*', 'invert', 'flip', 'mirror', 'backward*', 'spell', 'write', 'read', 'say', 'respond', 'reply', 'answer', 'type', 'output'],
+    re: /(?:(?<=\bin )(?:reverse|reversed|backwards?)(?: order| sequence| form)?|(?:reverse|invert|flip|mirror)(?: the)?(?: order of)?(?: the| all| its| each)? (?:letters|characters|words|text|string|sentences?|response|answer|reply|message|output|sequence)|backwards?,? (?:letter by letter|word by word|character by character)|(?:spell|write|read|say|respond|reply|answer|type|output)(?: it| this| everything| all| your \w{1,12})? (?:backwards?|in reverse))/y,
   },
   {
     family: 'encoding_trick',
@@ -321,6 +338,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'secret_request',
     anchors: ['secret', 'password', 'passcode', 'passphrase', 'pin', 'api key', 'api_key', 'api-key', 'apikey', 'access key', 'access token', 'access code', 'credentials', 'private key', 'security code', 'credit card', 'social security', 'ssn', 'bank balance', 'bank account', 'home address', 'phone number', 'date of birth', 'birth date', 'birthdate'],
+    previousWord: SECRET_OWNERS,
     re: /(?<=\b(?:your|the|my|our|user'?s|his|her|their|admin'?s|[a-z]{2,20}'s) (?:(?:own|current|secret|real|actual|account|admin|master|login|system|user'?s|full|exact) )?)(?:secret (?:key|word|code|phrase|token)|password|passcode|passphrase|pin(?: code| number)?|api[ _-]?keys?|access (?:key|token|code)|credentials|private key|security code|credit card(?: number)?|social security number|ssn|bank (?:balance|account(?: number)?)|home address|phone number|date of birth|birth ?date|email address|passcode phrase)\b/y,
     strength: (_m, before) => (SECRET_ASK.test(before.slice(-60)) ? 2 : 0),
   },
@@ -333,8 +351,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   },
   {
     family: 'secret_request',
-    anchors: ['the user*'],
-    re: /the user'?s? (?:(?:is |was )?(?:living|residing|located|working)|lives?|resides?|address|location|city|residence|birthday|age|initials|full name|name|email|phone|account|balance|password|secret|credentials|personal|private|data|information|details|history|messages)\b/y,
+    anchors: ['user', 'users'],
+    re: /(?<=\bthe )user'?s? (?:(?:is |was )?(?:living|residing|located|working)|lives?|resides?|address|location|city|residence|birthday|age|initials|full name|name|email|phone|account|balance|password|secret|credentials|personal|private|data|information|details|history|messages)\b/y,
   },
   ...ACTION_RULES,
 ];

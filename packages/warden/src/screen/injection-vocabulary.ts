@@ -15,6 +15,8 @@ export const IGNORE_VERBS =
   '(?:ignor(?:e|ing)|disregard(?:ing)?|forget(?:ting)?|overrid(?:e|ing)|bypass(?:ing)?|neglect(?:ing)?|overlook|discard|skip|abandon|set aside|pay no attention to|do not (?:follow|obey|listen to)|don\'?t (?:follow|obey|listen to)|stop (?:following|obeying)|no longer (?:follow|obey)|erase|throw out|drop)';
 export const LANGUAGES =
   '(?:english|spanish|french|german|italian|portuguese|chinese|mandarin|cantonese|japanese|korean|russian|arabic|hindi|bengali|urdu|dutch|swedish|norwegian|danish|finnish|greek|turkish|polish|czech|latin|hebrew|vietnamese|thai|indonesian|malay|swahili|persian|farsi|ukrainian|romanian|hungarian|tagalog|klingon|elvish|esperanto|pirate|shakespearean|old english|emojis?|morse code|binary|hex|base ?\\d\\d|pig latin|leetspeak|l33t|uppercase|all caps|capital letters|lowercase|reverse|code|riddles?|rhymes?|verse|haiku|a (?:different|foreign) language|another language|the \\w{3,15} language)';
+/** Anchors for {@link MODEL_NOUNS} (singular and plural). */
+export const MODEL_NOUN_ANCHORS = ['ai', 'ais', 'a.i.', 'assistant*', 'chatbot*', 'chat bot*', 'language model*', 'llm*', 'large language model*', 'model*', 'agent*', 'bot', 'bots', 'gpt', 'chatgpt', 'claude', 'gemini', 'copilot', 'bard', 'llama', 'ai agent*', 'ai assistant*', 'ai model*', 'ai system*', 'automated system*', 'virtual assistant*', 'email assistant*', 'autonomous agent*'];
 export const MODEL_NOUNS =
   '(?:ai|a\\.i\\.|assistant|chatbot|chat bot|language model|llm|large language model|model|agent|bot|gpt|chatgpt|claude|gemini|copilot|bard|llama|ai agent|ai assistant|ai model|ai system|automated system|virtual assistant|email assistant|autonomous agent)s?';
 
@@ -55,6 +57,9 @@ export function responseStrength(beforeNoun: string): number {
   if (MANIPULATION_BEFORE.test(before.slice(-40)) || ADDITION_BEFORE.test(before)) return 2;
   return CORRESPONDENCE_BEFORE.test(before) ? 0 : 1;
 }
+
+/** Words that may stand right before a secret's name in a request for it ("your password", "the admin password"); any "x's" too. */
+export const SECRET_OWNERS: ReadonlySet<string> = new Set(['your', 'the', 'my', 'our', 'his', 'her', 'their', 'own', 'current', 'secret', 'real', 'actual', 'account', 'admin', 'master', 'login', 'system', 'full', 'exact', "user's", 'users', "admin's", "'s"]);
 
 /** Asking for the thing rather than mentioning it. */
 export const SECRET_ASK = /\b(?:tell|share|give|reveal|disclose|spell|leak|print|show|provide|confirm|send|repeat|output|say|speak|type|write|read|what(?:'s| is| are| was| would)|hint|guess)\b/;

@@ -14,52 +14,52 @@ export interface InjectionModel {
 
 export const INJECTION_MODEL: InjectionModel = {
   features: [
-    "ignore_instructions", // 1.2414
-    "instruction_override", // 0.522
-    "role_marker", // 0.6734
-    "context_break", // 0.2222
-    "jailbreak", // 0.5576
-    "persona", // 0.3957
-    "addressed_to_model", // 0.707
-    "response_manipulation", // 0.3797
-    "encoding_trick", // 0.3167
-    "prompt_leak", // 1.0552
-    "secret_request", // 1.3582
-    "exfiltration_link", // 0.7143
+    "ignore_instructions", // 1.2316
+    "instruction_override", // 0.5177
+    "role_marker", // 0.6694
+    "context_break", // 0.2196
+    "jailbreak", // 0.5272
+    "persona", // 0.394
+    "addressed_to_model", // 0.7049
+    "response_manipulation", // 0.3761
+    "encoding_trick", // 0.3117
+    "prompt_leak", // 1.0457
+    "secret_request", // 1.3483
+    "exfiltration_link", // 0.7103
     "link_lure", // 0
-    "tool_invocation", // 0.7588
-    "user_request", // 0.2456
+    "tool_invocation", // 0.7439
+    "user_request", // 0.2316
     "embedded_question", // 0
-    "authority_claim", // 0.32
-    "foreign_ignore", // 0.8435
-    "hidden_text", // 0.765
-    "encoded_payload", // 0.0732
-    "tool_name", // 0.1168
-    "ignore_instructions@output", // 0.2646
-    "instruction_override@output", // 0.2934
-    "role_marker@output", // 0.2996
-    "context_break@output", // 0.1204
+    "authority_claim", // 0.3532
+    "foreign_ignore", // 0.8374
+    "hidden_text", // 0.8789
+    "encoded_payload", // 0.0738
+    "tool_name", // 0.1135
+    "ignore_instructions@output", // 0.2551
+    "instruction_override@output", // 0.2885
+    "role_marker@output", // 0.2949
+    "context_break@output", // 0.1176
     "jailbreak@output", // 0
-    "persona@output", // 0.2011
-    "addressed_to_model@output", // 0.7599
-    "response_manipulation@output", // 1.0949
-    "encoding_trick@output", // 0.2693
-    "prompt_leak@output", // 0.2013
-    "secret_request@output", // 0.2243
-    "exfiltration_link@output", // 0.4067
+    "persona@output", // 0.1974
+    "addressed_to_model@output", // 0.7577
+    "response_manipulation@output", // 1.0968
+    "encoding_trick@output", // 0.2647
+    "prompt_leak@output", // 0.1959
+    "secret_request@output", // 0.22
+    "exfiltration_link@output", // 0.4044
     "link_lure@output", // 0
-    "tool_invocation@output", // 0.7654
-    "user_request@output", // 1.5835
-    "embedded_question@output", // 0.6743
-    "authority_claim@output", // 0.0077
-    "foreign_ignore@output", // 0.1718
-    "hidden_text@output", // 0.765
+    "tool_invocation@output", // 0.7511
+    "user_request@output", // 1.5776
+    "embedded_question@output", // 0.7186
+    "authority_claim@output", // 0.0411
+    "foreign_ignore@output", // 0.1675
+    "hidden_text@output", // 0.8789
     "encoded_payload@output", // 0
-    "tool_name@output", // 0.1168
+    "tool_name@output", // 0.1135
     "length", // 0
-    "output", // 0.6218
+    "output", // 0.6591
   ],
-  weights: [1.2414, 0.522, 0.6734, 0.2222, 0.5576, 0.3957, 0.707, 0.3797, 0.3167, 1.0552, 1.3582, 0.7143, 0, 0.7588, 0.2456, 0, 0.32, 0.8435, 0.765, 0.0732, 0.1168, 0.2646, 0.2934, 0.2996, 0.1204, 0, 0.2011, 0.7599, 1.0949, 0.2693, 0.2013, 0.2243, 0.4067, 0, 0.7654, 1.5835, 0.6743, 0.0077, 0.1718, 0.765, 0, 0.1168, 0, 0.6218],
-  bias: -1.8102,
+  weights: [1.2316, 0.5177, 0.6694, 0.2196, 0.5272, 0.394, 0.7049, 0.3761, 0.3117, 1.0457, 1.3483, 0.7103, 0, 0.7439, 0.2316, 0, 0.3532, 0.8374, 0.8789, 0.0738, 0.1135, 0.2551, 0.2885, 0.2949, 0.1176, 0, 0.1974, 0.7577, 1.0968, 0.2647, 0.1959, 0.22, 0.4044, 0, 0.7511, 1.5776, 0.7186, 0.0411, 0.1675, 0.8789, 0, 0.1135, 0, 0.6591],
+  bias: -1.7874,
   thresholds: { input: 0.45, output: 0.4 },
 };

@@ -97,7 +97,9 @@ function readName(text: string, p: number): string | undefined {
     after = letter;
     j--;
   }
-  if (hint === 0 || j === end || (j > 0 && isNameChar(text.charCodeAt(j - 1)))) return undefined;
+  if (j === end || (j > 0 && isNameChar(text.charCodeAt(j - 1)))) return undefined;
+  // `value` is read too: its secret-ness comes from a `name` entry before it (see `pairedNameKind`).
+  if (hint === 0 && !(end - j === 5 && text.startsWith('value', j))) return undefined;
   return text.slice(j, end);
 }
 
@@ -170,20 +172,25 @@ const MIN_VALUE = 6;
  * characters (a short scheme word such as `Basic `, `Bot `, `token ` may come first).
  */
 function longEnough(text: string, from: number): boolean {
+  const n = text.length;
   let i = from;
-  while (i < text.length && i - from < MAX_GAP && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
-  if (isQuote(text.charCodeAt(i))) i++;
-  let run = 0;
-  for (let words = 0; words < 2; words++) {
-    run = 0;
-    for (; i < text.length && run < MIN_VALUE; i++, run++) {
-      const c = text.charCodeAt(i);
-      if (isSpace(c) || isQuote(c) || c === 59 || c === 38 || c === 44) break;
-    }
-    if (run >= MIN_VALUE || text.charCodeAt(i) !== 32) break;
-    i++;
+  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) {
+    if (++i - from > MAX_GAP) return false;
   }
-  return run >= MIN_VALUE;
+  if (i < n && isQuote(text.charCodeAt(i))) i++;
+  let run = 0;
+  let words = 0;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 32 || c === 34 || c === 39 || c === 96 || c === 59 || c === 38 || c === 44) {
+      if (c !== 32 || words > 0 || run === 0) return false;
+      words = 1;
+      run = 0;
+    } else if (++run >= MIN_VALUE) {
+      return true;
+    }
+  }
+  return false;
 }
 
 const AUTH_SCHEME = /^(?:Bearer|Basic|Token|token|Bot|SSWS|ApiKey|Api-Key|Key)$/;
@@ -254,6 +261,21 @@ function typeFor(kind: NameKind, value: string): string {
   return 'generic_api_key';
 }
 
+const PAIRED_NAME = /\bname["']?\s*[:=]\s*["']?([A-Za-z0-9_.-]{1,64})["']?\s*[,\n][\s-]*["']?value["']?\s*$/;
+const PAIRED_WINDOW = 160;
+
+/**
+ * `- name: API_KEY` / `value: ...` (Kubernetes env, GitHub Actions inputs) and
+ * `{"name": "API_KEY", "value": "..."}` (ECS task definitions): the name is the `name` entry before.
+ */
+function pairedNameKind(text: string, p: number, scan: AssignmentScan): NameKind | undefined {
+  let end = p;
+  while (end > 0 && p - end < MAX_GAP && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  if (end > 0 && isQuote(text.charCodeAt(end - 1))) end--;
+  const m = PAIRED_NAME.exec(text.slice(Math.max(0, end - PAIRED_WINDOW), end));
+  return m ? kindOf(m[1]!, scan) : undefined;
+}
+
 /** `classifyName`, memoised per scan (names repeat: every line of a log, every key of a config). */
 function kindOf(name: string, scan: AssignmentScan): NameKind | undefined {
   if (name === scan.lastName) return scan.lastKind;
@@ -279,27 +301,33 @@ export function assignmentAt(text: string, p: number, scan: AssignmentScan): voi
   const name = readName(text, p);
   if (name === undefined) return;
   if (sepEnd === p + 1 && text.charCodeAt(p) === 61 && connectionKeyAt(text, name, p, scan.out)) return;
-  const kind = kindOf(name, scan);
+  const kind = name === 'value' ? pairedNameKind(text, p, scan) : kindOf(name, scan);
   if (kind === undefined) return;
   let v = readValue(text, sepEnd, scan);
   if (v && kind !== 'password') v = skipAuthScheme(text, v, scan);
   if (!v) return;
   const value = text.slice(v.start, v.end);
-  if (isPlaceholder(value) || isReference(value) || isDocumentedExample(value)) return;
+  let type: string;
+  let score: number;
   if (v.scheme === 'Basic') {
-    const score = basicAuthScore(value);
-    if (score > 0) scan.out.push({ category: 'secret', type: 'basic_auth', start: v.start, end: v.end, score });
-    return;
+    type = 'basic_auth';
+    score = basicAuthScore(value);
+  } else {
+    type = typeFor(kind, value);
+    score = kind === 'password' ? passwordScore(value, v.quoted) : secretScore(value, kind);
   }
-  const score = kind === 'password' ? passwordScore(value, v.quoted) : secretScore(value, kind);
-  if (score > 0) scan.out.push({ category: 'secret', type: typeFor(kind, value), start: v.start, end: v.end, score });
+  // The shape checks above reject most values cheaply; the placeholder tests run only on survivors.
+  if (score === 0 || isPlaceholder(value) || isReference(value) || isDocumentedExample(value)) return;
+  scan.out.push({ category: 'secret', type, start: v.start, end: v.end, score });
 }
 
 const MAX_USER = 64;
+const MAX_CLI_LINE = 200;
 
 /**
  * `curl -u user:password` / `--user user:password`, called for a `:` at `p` that is not an assignment:
- * the password after the colon, if the word containing it follows `-u` / `--user`.
+ * the password after the colon, if the word containing it follows `-u` / `--user` on a curl / wget /
+ * httpie command line (`socat -u FILE:/dev/null` is not a credential).
  */
 export function cliUserPasswordAt(text: string, p: number, out: ScreenFinding[]): void {
   const next = text.charCodeAt(p + 1);
@@ -311,6 +339,7 @@ export function cliUserPasswordAt(text: string, p: number, out: ScreenFinding[])
   let j = s;
   while (j > 0 && s - j < MAX_GAP && text.charCodeAt(j - 1) === 32) j--;
   if (j === s || !(endsWithFlag(text, j, '-u') || endsWithFlag(text, j, '--user'))) return;
+  if (!/\b(?:curl|wget|http)\b/.test(text.slice(Math.max(0, j - MAX_CLI_LINE), j).split('\n').pop()!)) return;
   let e = p + 1;
   while (e < text.length && e - p <= 128 && !isSpace(text.charCodeAt(e)) && !isQuote(text.charCodeAt(e))) e++;
   const password = text.slice(p + 1, e);

@@ -157,13 +157,25 @@ export function isPlaceholder(value: string): boolean {
   if (/_HERE\b|^(?:none|null|nil|undefined|true|false|todo|tbd|test|secret|password|passwd|pass|token|key|apikey|api_key|string|str|empty)$/i.test(value)) {
     return true;
   }
-  return longestRun(value) >= 6 || SEQUENCE.test(value) || REPEATED_CHUNK.test(value);
+  return longestRun(value) >= 6 || SEQUENCE.test(value) || hasRepeatedChunk(value);
 }
 
 /** Runs of the alphabet or the digits (`1234567`, `abcdefg`): typed by a person, not generated. */
 const SEQUENCE = /0123456|1234567|2345678|3456789|abcdefg|ABCDEFG/;
-/** A short chunk repeated four or more times in a row (`abc123abc123abc123abc123`, `3a3a3a3a`). */
-const REPEATED_CHUNK = /(.{2,8})\1{3}/;
+/**
+ * True when a chunk of 2-8 characters repeats four or more times in a row (`abc123abc123abc123abc123`,
+ * `3a3a3a3a`): for each period k, counts consecutive positions equal to the one k before.
+ */
+function hasRepeatedChunk(value: string): boolean {
+  for (let k = 2; k <= 8; k++) {
+    let same = 0;
+    for (let i = k; i < value.length; i++) {
+      same = value.charCodeAt(i) === value.charCodeAt(i - k) ? same + 1 : 0;
+      if (same >= 3 * k) return true;
+    }
+  }
+  return false;
+}
 
 /** True for references that name a secret held elsewhere: `$VAR`, `process.env.X`, `os.environ[...]`, `secrets.X`, `vault:`... */
 export function isReference(value: string): boolean {

@@ -231,6 +231,13 @@ describe('assignment context', () => {
     expectNone('curl -u "$USER:$PASS" https://ci.example.com/api');
   });
 
+  it('reads the name of name/value pairs (Kubernetes env, ECS task definitions)', () => {
+    const v = rand(ALNUM, 32);
+    expectSpan(`env:\n  - name: PAYMENTS_API_KEY\n    value: "${v}"\n`, v, 'generic_api_key');
+    expectSpan(`{"name": "DB_PASSWORD", "value": "${v}!"}`, `${v}!`, 'password');
+    expectNone(`env:\n  - name: LOG_LEVEL\n    value: "${v}"\n`);
+  });
+
   it('follows an environment lookup to its literal fallback', () => {
     const v = rand(HEX, 32);
     expectSpan(`const apiKey = process.env.WEATHER_API_KEY ?? '${v}';`, v);

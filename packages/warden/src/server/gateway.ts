@@ -19,7 +19,7 @@ import { createToolPins } from '../gateway/tool-pins.js';
 import { createPipeline } from '../gateway/pipeline.js';
 import { createRateLimiter } from '../gateway/rate-limiter.js';
 import { createUpstreamConnection } from '../gateway/upstream-connection.js';
-import { createUpstreamRegistry } from '../gateway/upstreams.js';
+import { createUpstreamRegistry, type UpstreamRegistry } from '../gateway/upstreams.js';
 import type { AgentDirectory } from '../identity/agents.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { AdminRole } from '../identity/types.js';
@@ -37,6 +37,8 @@ export const APPROVAL_REQUIRED = /@approval\s*\(\s*"required"\s*\)/;
 
 export interface Gateway {
   readonly catalog: Catalog;
+  /** The upstream registry (the admin API's `/v1/mcp/servers`). */
+  readonly registry: UpstreamRegistry;
   readonly routes: FastifyPluginAsync[];
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export function openGateway({ runtime, config, issuer, authorizer, activePolicie
   const authenticateAgent = requireAgent({ verifier, resource: mcpResource, baseUrl: issuer, audit, resourceMetadata: mcpResourceMetadataUrl(issuer) });
   return {
     catalog,
+    registry,
     routes: [mcpRoutes({ pipeline, authenticateAgent, issuer }), upstreamRoutes({ registry, requireAdmin }), toolPinRoutes({ pins, requireAdmin }), approvalRoutes({ approvals, requireAdmin }), secretRoutes({ store: secrets, requireAdmin }), screenRoutes({ screener, actions: config.screen.actions, requireAdmin })],
     close: async () => {
       agentLimits.close();

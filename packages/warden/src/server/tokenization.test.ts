@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
@@ -14,6 +15,7 @@ import { initDataDir } from './data-dir.js';
 import { startWarden, type WardenServer } from './warden-server.js';
 
 const logger = createLogger({ level: 'silent' });
+const fixture = fileURLToPath(new URL('../../test/fixtures/mcp-upstream.mjs', import.meta.url));
 const root = { actor: { type: 'operator' as const, id: 'test' } };
 const made: string[] = [];
 afterAll(async () => {
@@ -77,6 +79,46 @@ describe('tokenization in the server', () => {
       expect(await denied.text()).not.toContain('olivia');
       // A token for another resource is not a token for this one.
       expect((await call(wrongAudience)).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('tokenizes personal data in MCP tool results when configured, reversibly for whoever may detokenize', async () => {
+    const server = await start({ screen: { tokenizationKey: 'pii', actions: { output: { pii: 'tokenize' } } } });
+    try {
+      await server.kms.keyring.create({ name: 'pii', type: 'hmac-sha256' }, root);
+      await server.gateway.registry.add({ name: 'gh', transport: { kind: 'stdio', command: process.execPath, args: [fixture], env: {} }, toolPolicy: 'trust-on-first-use' }, root);
+      await server.policy.store.apply(
+        [
+          {
+            name: 'p.cedar',
+            text: `permit(principal == Warden::Agent::"mcp-bot", action == Warden::Action::"mcp:call_tool", resource == Warden::Tool::"gh__echo");
+permit(principal == Warden::Agent::"support-bot", action == Warden::Action::"tokens:detokenize", resource == Warden::Key::"pii");`,
+          },
+        ],
+        root,
+      );
+      const mcp = await accessToken(server, 'mcp-bot', `${server.url}/mcp`);
+      const support = await accessToken(server, 'support-bot', `${server.url}/v1/keys`);
+      const rpc = async (text: string) => {
+        const res = await fetch(`${server.url}/mcp`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${mcp}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'gh__echo', arguments: { text } } }),
+        });
+        return ((await res.json()) as { result: { content: { text: string }[] } }).result.content[0]!.text;
+      };
+      const first = await rpc('write to olivia@example.com');
+      expect(first).toMatch(/^echo: write to tok_email_v1_[A-Za-z0-9_-]{22}$/);
+      // Deterministic: the same value gives the same token, so joins still work.
+      expect(await rpc('cc olivia@example.com')).toBe(`echo: cc ${first.slice('echo: write to '.length)}`);
+      const res = await fetch(`${server.url}/v1/tokens/detokenize`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${support}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tokens: [first.slice('echo: write to '.length)] }),
+      });
+      expect(await res.json()).toEqual({ results: [{ value: 'olivia@example.com', type: 'email' }] });
     } finally {
       await server.close();
     }

@@ -18,7 +18,7 @@ import { version } from '../version.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { openIdentity, type Identity } from './identity.js';
 import { listenUrl, resolvePort } from './listen.js';
-import { openGateway } from './gateway.js';
+import { openGateway, type Gateway } from './gateway.js';
 import { openKms, type Kms } from './kms.js';
 import { openPolicy, type Policy } from './policy.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -30,6 +30,7 @@ export interface WardenServer {
   readonly identity: Identity;
   readonly policy: Policy;
   readonly kms: Kms;
+  readonly gateway: Gateway;
   close(): Promise<void>;
 }
 
@@ -162,6 +163,7 @@ export async function startWarden(options: StartWardenOptions): Promise<WardenSe
       identity,
       policy,
       kms,
+      gateway,
       async close() {
         await http.close();
         try {
