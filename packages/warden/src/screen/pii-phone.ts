@@ -2,7 +2,8 @@
  * Phone numbers: decides whether a number token (see `pii-number-token.ts`) is a phone number.
  *
  * - International (`+CC ...`, or `00CC ...`): validated with libphonenumber-js (possible length for the
- *   country; a valid number scores higher). The whole text is never handed to libphonenumber: only
+ *   country; a valid number scores higher); `+1` numbers by the NANP structure alone (the common case,
+ *   and libphonenumber's own rule for the plan). The whole text is never handed to libphonenumber: only
  *   tokens that already look like phone numbers are parsed, which keeps the detector fast.
  * - North-American layout (`(212) 555-0100`, `212-555-0100`, `212.555.0100`, `1 212 555 0100`) with
  *   NANP area and exchange codes (first digit 2-9): accepted on its own.
@@ -53,7 +54,11 @@ function isNanpLayout(tok: NumberToken): boolean {
   return area >= 50 && exchange >= 50;
 }
 
+/** `+1` followed by a NANP number (area and exchange codes starting 2-9): the plan's own structure, no parse needed. */
+const NANP_E164 = /^\+1[2-9]\d\d[2-9]\d{6}$/;
+
 function internationalScore(e164: string, hasContext: boolean): number | undefined {
+  if (NANP_E164.test(e164)) return hasContext ? 0.95 : 0.9;
   const parsed = parsePhoneNumberFromString(e164);
   if (parsed?.isValid()) return hasContext ? 0.95 : 0.9;
   if (parsed?.isPossible()) return hasContext ? 0.85 : 0.75;
