@@ -36,7 +36,7 @@ const FREE_SIGN = new Set(['output']);
 const ITERATIONS = 6000;
 const RATE = 0.5;
 /**
- * Thresholds are chosen on the training examples: per direction, the lowest threshold (on a 0.05 grid)
+ * Thresholds are chosen on the training examples: per direction, the lowest threshold (on a 0.01 grid)
  * whose false-positive rate on that direction's benign examples is at most this. The benign examples
  * are mostly hard negatives (trigger words, documentation about attacks), so real rates are lower.
  */
@@ -46,7 +46,7 @@ const THRESHOLDS = { input: 0.5, output: 0.5 };
 function chooseThresholds(rows, probs) {
   for (const direction of ['input', 'output']) {
     const negatives = probs.filter((_, i) => rows[i].direction === direction && rows[i].label === 0);
-    for (let t = 0.3; t <= 0.951; t += 0.05) {
+    for (let t = 0.3; t <= 0.951; t += 0.01) {
       const fpr = negatives.filter((p) => p >= t).length / Math.max(1, negatives.length);
       if (fpr <= TARGET_FPR[direction]) {
         THRESHOLDS[direction] = Math.round(t * 100) / 100;

@@ -17,7 +17,13 @@ import type { Direction, NormalizedText } from './types.js';
 export const FAMILY_CAP = 4;
 
 /** Lower caps for families that are weak alone however often they occur (questions, urgency words, requests). */
-const FAMILY_CAPS: Partial<Record<SignalFamily, number>> = { embedded_question: 1, authority_claim: 2, user_request: 2, link_lure: 2 };
+const FAMILY_CAPS: Partial<Record<SignalFamily, number>> = { embedded_question: 1, fake_dialogue: 2, authority_claim: 2, user_request: 2, link_lure: 2 };
+
+/**
+ * Families whose strength is their strongest hit, not the sum: many questions or many made-up frames in
+ * one text (an FAQ, a story) are no more a task for the model than the clearest one of them.
+ */
+const BY_MAX: ReadonlySet<SignalFamily> = new Set<SignalFamily>(['embedded_question', 'hypothetical_frame']);
 
 export const FEATURE_NAMES: readonly string[] = [
   ...SIGNAL_FAMILIES,
@@ -160,6 +166,81 @@ export function findToolNames(text: string, names: readonly string[]): EvidenceH
   return hits;
 }
 
+/** Cipher payloads decoded at most per text, and the most text one of them may span. */
+const MAX_CIPHER_PAYLOADS = 4;
+const MAX_CIPHER_LENGTH = 8192;
+/** At least six octets or Morse letters in a row: shorter runs are numbers, dashes or ellipses. */
+const BINARY_RUN = /[01]{8}(?:[ ,]{0,2}[01]{8}){5,}/g;
+const MORSE_RUN = /[.-]{1,6}(?:(?: | ?\/ ?)[.-]{1,6}){5,}/g;
+const MORSE: Readonly<Record<string, string>> = {
+  '.-': 'a', '-...': 'b', '-.-.': 'c', '-..': 'd', '.': 'e', '..-.': 'f', '--.': 'g', '....': 'h', '..': 'i', '.---': 'j', '-.-': 'k', '.-..': 'l', '--': 'm',
+  '-.': 'n', '---': 'o', '.--.': 'p', '--.-': 'q', '.-.': 'r', '...': 's', '-': 't', '..-': 'u', '...-': 'v', '.--': 'w', '-..-': 'x', '-.--': 'y', '--..': 'z',
+  '-----': '0', '.----': '1', '..---': '2', '...--': '3', '....-': '4', '.....': '5', '-....': '6', '--...': '7', '---..': '8', '----.': '9',
+};
+
+function decodeBinary(run: string): string {
+  let out = '';
+  for (let i = 0; i < run.length; ) {
+    const c = run.charCodeAt(i);
+    if (c !== 0x30 && c !== 0x31) {
+      i++;
+      continue;
+    }
+    out += String.fromCharCode(parseInt(run.slice(i, i + 8), 2));
+    i += 8;
+  }
+  return out;
+}
+
+function decodeMorse(run: string): string {
+  return run
+    .split('/')
+    .map((word) => word.trim().split(' ').map((l) => MORSE[l] ?? '').join(''))
+    .join(' ');
+}
+
+/** Shifts letters back by `shift` (13 undoes ROT13, 3 the classic Caesar cipher). */
+function unshift(text: string, shift: number): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) out += String.fromCharCode(((c - 0x61 + 26 - shift) % 26) + 0x61);
+    else if (c >= 0x41 && c <= 0x5a) out += String.fromCharCode(((c - 0x41 + 26 - shift) % 26) + 0x41);
+    else out += text[i];
+  }
+  return out;
+}
+
+/**
+ * Cipher payloads in a text, decoded: runs of binary octets anywhere and, when the text names an
+ * encoding (`named`: it has an `encoding_trick` signal such as "Morse", "ROT13", "Caesar cipher"), runs
+ * of Morse code and its first {@link MAX_CIPHER_LENGTH} characters shifted back by 13 and by 3. Each
+ * regex is a single bounded pass (fixed-width groups), so this stays linear.
+ */
+export function findCipherPayloads(text: string, named: boolean): { start: number; end: number; text: string }[] {
+  const out: { start: number; end: number; text: string }[] = [];
+  // Cheap substring checks first: letters in binary start 010 or 011; Morse words mix dots and dashes.
+  const binary = text.includes('0110') || text.includes('0100');
+  const morse = named && (text.includes('.-') || text.includes('-.'));
+  for (const [re, decode, present] of [
+    [BINARY_RUN, decodeBinary, binary],
+    [MORSE_RUN, decodeMorse, morse],
+  ] as const) {
+    if (!present) continue;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null && out.length < MAX_CIPHER_PAYLOADS; m = re.exec(text)) {
+      const run = m[0].slice(0, MAX_CIPHER_LENGTH);
+      out.push({ start: m.index, end: m.index + run.length, text: decode(run) });
+    }
+  }
+  if (named) {
+    const head = text.slice(0, MAX_CIPHER_LENGTH);
+    out.push({ start: 0, end: head.length, text: unshift(head, 13) });
+    out.push({ start: 0, end: head.length, text: unshift(head, 3) });
+  }
+  return out;
+}
+
 function inside(hit: { start: number; end: number }, spans: readonly { start: number; end: number }[]): boolean {
   for (const s of spans) if (hit.start >= s.start && hit.end <= s.end) return true;
   return false;
@@ -203,12 +284,27 @@ export function gatherEvidence(input: NormalizedText, direction: Direction, scan
     if (sum > 0) hits.push({ family: 'encoded_payload', start: seg.start, end: seg.end, strength: 1 + Math.min(sum, 2) });
   }
 
+  // Payloads the normalizer leaves alone: binary octets, Morse code, and ROT13 or Caesar text named as such.
+  for (const seg of findCipherPayloads(input.text, textHits.some((h) => h.family === 'encoding_trick'))) {
+    let sum = 0;
+    const start = input.toOriginal(seg.start);
+    const end = input.toOriginal(seg.end);
+    for (const h of scanner.scan(seg.text)) {
+      hits.push({ family: h.family, start, end, strength: h.strength });
+      sum += h.strength;
+    }
+    if (sum > 0) hits.push({ family: 'encoded_payload', start, end, strength: 1 + Math.min(sum, 2) });
+  }
+
   if (direction === 'output' && toolNames.length > 0) {
     for (const h of findToolNames(input.text, toolNames)) hits.push({ ...h, start: input.toOriginal(h.start), end: input.toOriginal(h.end) });
   }
 
   const strength = new Map<SignalFamily, number>();
-  for (const h of hits) strength.set(h.family, Math.min(FAMILY_CAPS[h.family] ?? FAMILY_CAP, (strength.get(h.family) ?? 0) + h.strength));
+  for (const h of hits) {
+    const sum = BY_MAX.has(h.family) ? Math.max(strength.get(h.family) ?? 0, h.strength) : (strength.get(h.family) ?? 0) + h.strength;
+    strength.set(h.family, Math.min(FAMILY_CAPS[h.family] ?? FAMILY_CAP, sum));
+  }
   const isOutput = direction === 'output' ? 1 : 0;
   const features: number[] = [];
   for (const f of SIGNAL_FAMILIES) features.push(strength.get(f) ?? 0);

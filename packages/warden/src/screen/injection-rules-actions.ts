@@ -13,6 +13,23 @@ import {
   USER_TASK_VERBS,
 } from './injection-vocabulary.js';
 
+/** Personal words: a question with them is likely between people ("Can you make it on Friday?"). */
+const OTHERS = /\b(?:you|your|you're|we|we're|us|our|he|she|his|her|they|their)\b/;
+/** The asker speaking of themself ("How can I sleep better?"): as often a request to an assistant as to a person. */
+const FIRST_PERSON = /\b(?:i|i'm|i've|me|my)\b/;
+/**
+ * A question standing on a line of its own and addressed to no one ("What are the benefits of solar
+ * power?") reads as a task for an assistant; a personal question inside running text as mail between
+ * people.
+ */
+function questionStrength(m: RegExpExecArray, before: string): number {
+  // On a line of its own among other lines: a text that is nothing but the question is just a question.
+  const ownLine = m[1] !== undefined && (before.length === 0 ? m[1].includes('\n') : /\n[ \t]{0,8}$/.test(before));
+  if (OTHERS.test(m[0])) return ownLine ? 0.5 : 0.3;
+  if (FIRST_PERSON.test(m[0])) return ownLine ? 0.8 : 0.4;
+  return ownLine ? 1 : 0.6;
+}
+
 export const ACTION_RULES: readonly SignalRule[] = [
   // --- exfiltration shapes
   {
@@ -85,12 +102,79 @@ export const ACTION_RULES: readonly SignalRule[] = [
     sentenceStart: true,
   },
   {
+    // "Help me with a recipe for ...": a request for help, as its own sentence.
+    family: 'user_request',
+    capitalized: true,
+    anchors: ['help me'],
+    re: /help me (?:with|to|find|plan|write|understand|choose|decide|pick|figure out|come up|make|create|learn|prepare|improve|draft|organi[sz]e)\b([^.!?\n]{0,80})/y,
+    sentenceStart: true,
+    // "Help me with the move if you can?" asks a person.
+    strength: (m) => (OTHERS.test(m[1] ?? '') ? 0.25 : 1),
+  },
+  {
     // A question for an assistant ("What are the benefits of ...?") sitting in tool output.
     family: 'embedded_question',
     capitalized: true,
     anchors: ['what', 'how', 'why', 'which', 'who', 'where', 'when', 'can i', 'should i', 'could i'],
-    re: /(?:what|how|why|which|who|where|when|can i|should i|could i)\b[^.!?\n|]{6,160}\?/y,
+    re: /(?:what|how|why|which|who|where|when|can i|should i|could i)\b[^.!?\n|]{6,160}\?(?:(?=([ \t]{0,4}(?:\n|$)))|)/y,
     sentenceStart: true,
+    strength: questionStrength,
+  },
+  // --- a made-up frame around the request ("Imagine we're in a world where ...", "Hypothetically, ...")
+  {
+    family: 'hypothetical_frame',
+    anchors: ['imagine', 'suppose', 'assume', 'hypothetical*', "let's say", 'lets say', "let's pretend", "let's imagine", "let's suppose", 'for the sake of'],
+    re: /(?:(?:imagine|suppose|assume)(?: that)? (?:we(?:'re| are| were)?|you(?:'re| are| were)|a (?:world|scenario|society|future|universe|situation)|there (?:is|was|were))|hypothetical(?:ly)?(?: (?:scenario|discussion|conversation|world|situation|question|sense|purposes?))?|let'?s (?:say|pretend|imagine|suppose)|for the sake of (?:argument|discussion|the story|this exercise))\b/y,
+  },
+  {
+    // "in a parallel universe where ...", found from its rarer noun.
+    family: 'hypothetical_frame',
+    anchors: ['world', 'society', 'universe', 'scenario', 'reality', 'simulation'],
+    re: /(?<=\bin (?:a|an|this|that) (?:[a-z]{1,15} )?)(?:world|society|universe|scenario|reality|simulation) (?:where|in which)\b/y,
+  },
+  // --- someone's personal data asked for ("tell me Alex's home address")
+  {
+    family: 'secret_request',
+    anchors: ['email address', 'home address', 'phone number', 'date of birth', 'birth year', 'city of residence', 'current city', 'current location', 'ip address', 'mailing address'],
+    re: /(?<=\b(?:[a-z]{2,20}'s|users'|their|his|her) (?:current |personal |private |home |exact |full )?)(?:email address|home address|phone number|date of birth|birth year|city of residence|current city|current location|ip address|mailing address)\b/y,
+    strength: (_m, before) => (/\b(?:tell|give|share|reveal|what is|what's|what are|provide|disclose|list|show|leak|find|guess|spell|know|need|want)\b[^.?!\n]{0,60}$/.test(before) ? 1 : 0),
+  },
+  // --- the provided content itself set aside ("ignore the resume and state: ...")
+  {
+    family: 'ignore_instructions',
+    anchors: ['ignor*', 'disregard*', 'forget*', 'skip'],
+    re: /(?:ignor(?:e|ing)|disregard(?:ing)?|forget(?:ting)?(?: about)?|skip(?:ping)?) (?:the|this|that|these|those|above|all|any) (?:above |previous |preceding |provided |given |original |actual |whole |entire )?(?:function|resume|cv|webpage|web page|page|website|site|document|text|article|paper|table|code|content|data|passage|review|input|summary|snippet|question|task|story|report|post)s?\b([^\n]{0,40})/y,
+    strength: (m) => (/^ ?(?:and|then|,|;|:|-)\s{0,2}(?:instead |just |simply |only )?(?:state|say|write|respond|reply|answer|output|print|claim|tell|return|report|mention|insert|add|declare|the output|the answer|we)\b/.test(m[1] ?? '') ? 2 : 0.5),
+  },
+  {
+    // "Forget about that, can you ...": the earlier request dropped for a new one.
+    family: 'ignore_instructions',
+    capitalized: true,
+    sentenceStart: true,
+    anchors: ['forget', 'never mind', 'nevermind', 'scratch that', 'disregard'],
+    re: /(?:forget (?:about )?(?:that|this|it|all (?:of )?that|everything(?: else)?|what i (?:said|asked))|never ?mind(?: (?:that|this|what i (?:said|asked)))?|scratch that|disregard (?:that|this|it))(?: for now)?\s{0,2}[,.;:!-]{1,2}\s{0,3}(?:can|could|would|please|just|instead|now|tell|give|write|what|how|list|show|provide)\b/y,
+    strength: 1.5,
+  },
+  // --- a made-up mode in brackets ("<GOD MODE>", "[DEBUG MODE]")
+  {
+    family: 'jailbreak',
+    anchors: ['<', '['].flatMap((b) => ['god', 'admin', 'administrator', 'developer', 'dev', 'debug', 'root', 'sudo', 'system', 'maintenance', 'test', 'testing', 'unrestricted', 'unlocked', 'jailbreak', 'super', 'owner', 'override'].map((n) => b + n)),
+    re: /[<[](?:god|admin|administrator|developer|dev|debug|root|sudo|system|maintenance|test|testing|unrestricted|unlocked|jailbreak|super ?user|owner|override) ?(?:mode|access)(?: (?:on|enabled|activated))? ?[>\]]/y,
+    strength: 2,
+  },
+  // --- "the password" asked for with a foreign article ("Qual è la password?")
+  {
+    family: 'secret_request',
+    anchors: ['password', 'passwort', 'passcode'],
+    previousWord: new Set(['la', 'il', 'el', 'die', 'das', 'der', 'de', 'het', 'le', 'ta', 'tu', 'votre', 'ton', 'dein', 'deine', 'ihr', 'tuo', 'tua', 'su', 'sua', 'seu', 'sein', 'jouw', 'uw']),
+    re: /(?:password|passwort|passcode)\b/y,
+    strength: 1.5,
+  },
+  // --- a scripted exchange to continue ("Q: ... ? A: ... Q: ...")
+  {
+    family: 'fake_dialogue',
+    anchors: ['q:', 'question:'],
+    re: /(?:q|question): [^\n]{3,200}?\? {1,3}(?:a|answer): /y,
   },
   // --- claims of authority and urgency
   {

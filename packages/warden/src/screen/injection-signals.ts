@@ -31,6 +31,8 @@ export const SIGNAL_FAMILIES = [
   'embedded_question',
   'authority_claim',
   'foreign_ignore',
+  'hypothetical_frame',
+  'fake_dialogue',
   'hidden_text',
   'encoded_payload',
   'tool_name',
@@ -82,6 +84,9 @@ import {
   SECRET_ASK,
 } from './injection-vocabulary.js';
 
+/** A negation just before the verb ("not to ignore", "never disregard", "the risks of skipping"). */
+const NEGATED_BEFORE = /(?:\bnot|\bnever|n't|\bwithout|\bavoid(?:ing)?|\bdangers? of|\brisks? of|\bconsequences of)\s{1,2}(?:to\s{1,2})?$/;
+
 /** The rule table. Order within a family does not matter. */
 export const SIGNAL_RULES: readonly SignalRule[] = [
   // --- "ignore / override previous instructions" and friends
@@ -89,7 +94,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     family: 'ignore_instructions',
     anchors: ['ignor*', 'disregard*', 'forget*', 'overrid*', 'bypass*', 'neglect*', 'overlook', 'discard', 'skip', 'abandon', 'set aside', 'pay no attention', 'do not', "don't", 'dont', 'stop following', 'stop obeying', 'no longer', 'erase', 'throw out', 'drop'],
     re: new RegExp(`${IGNORE_VERBS}\\b(${gap(40)})\\b${INSTRUCTION_NOUNS}((?:\\w{0,6}) (?:(?:that |which )?you(?: were|'ve been| have been| got)? (?:given|told|received|taught|programmed)|above|before|so far|earlier))?`, 'y'),
-    strength: (m) => ignoreStrength(m),
+    // "why you should not disregard safety rules": advice against ignoring, not an instruction to.
+    strength: (m, before) => (NEGATED_BEFORE.test(before) ? 0 : ignoreStrength(m)),
   },
   {
     family: 'ignore_instructions',
@@ -340,7 +346,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     anchors: ['secret', 'password', 'passcode', 'passphrase', 'pin', 'api key', 'api_key', 'api-key', 'apikey', 'access key', 'access token', 'access code', 'credentials', 'private key', 'security code', 'credit card', 'social security', 'ssn', 'bank balance', 'bank account', 'home address', 'phone number', 'date of birth', 'birth date', 'birthdate'],
     previousWord: SECRET_OWNERS,
     re: /(?<=\b(?:your|the|my|our|user'?s|his|her|their|admin'?s|[a-z]{2,20}'s) (?:(?:own|current|secret|real|actual|account|admin|master|login|system|user'?s|full|exact) )?)(?:secret (?:key|word|code|phrase|token)|password|passcode|passphrase|pin(?: code| number)?|api[ _-]?keys?|access (?:key|token|code)|credentials|private key|security code|credit card(?: number)?|social security number|ssn|bank (?:balance|account(?: number)?)|home address|phone number|date of birth|birth ?date|email address|passcode phrase)\b/y,
-    strength: (_m, before) => (SECRET_ASK.test(before.slice(-60)) ? 2 : 0),
+    // One's own data ("reset my password") is asked about far more often than stolen.
+    strength: (_m, before) => (SECRET_ASK.test(before.slice(-60)) ? (/\bmy (?:[a-z]{1,12} )?$/.test(before) ? 0.5 : 2) : 0),
   },
   {
     // "the password" in other languages, asked for.
@@ -352,7 +359,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'secret_request',
     anchors: ['user', 'users'],
-    re: /(?<=\bthe )user'?s? (?:(?:is |was )?(?:living|residing|located|working)|lives?|resides?|address|location|city|residence|birthday|age|initials|full name|name|email|phone|account|balance|password|secret|credentials|personal|private|data|information|details|history|messages)\b/y,
+    re: /(?<=\bthe )user'?s? (?:(?:current |home |exact |full |personal |private )?(?:birth ?(?:year|day|date|place)|ip address|city)|(?:is |was )?(?:living|residing|located|working)|lives?|resides?|address|location|city|residence|birthday|age|initials|full name|name|email|phone|account|balance|password|secret|credentials|personal|private|data|information|details|history|messages)\b/y,
   },
   ...ACTION_RULES,
 ];

@@ -10,7 +10,7 @@
 export const GAP = '[^.!?\\n]';
 export const QUALIFIER = /\b(?:previous|previously|prior|above|earlier|preceding|former|initial|original|existing|all|any|every|your|system|these|those|other|old|given|current|default)\b/;
 export const INSTRUCTION_NOUNS =
-  '((?:the |all (?:of )?)?(?:above|foregoing|preceding|previous|prior|earlier)(?! (?:average|all|mentioned|sea|ground|zero))|instruc|prompts?|rules|directives?|guidelines|commands|orders|context|programming|constraints|restrictions|guardrails|polic(?:y|ies)|safety|filters|system (?:message|prompt)|training|directions|tasks|everything|anything|what (?:i|you|we) (?:said|told|wrote|were told)|(?:all )?(?:that|what) you(?:\'ve| have)? been (?:told|instructed|given)|what (?:[a-z]{1,15} ){1,3}(?:said|told|wrote|instructed|asked))';
+  '((?:the |all (?:of )?)?(?:above|foregoing|preceding|previous|prior|earlier)(?! (?:average|all|mentioned|sea|ground|zero|e-?mails?|mails?|invoices?|letters?|memos?|versions?|meetings?|reminders?|newsletters?))|instruc|prompts?|rules|directives?|guidelines|commands|orders|context|programming|constraints|restrictions|guardrails|polic(?:y|ies)|safety|filters|system (?:message|prompt)|training|directions|tasks|everything|anything|what (?:i|you|we) (?:said|told|wrote|were told)|(?:all )?(?:that|what) you(?:\'ve| have)? been (?:told|instructed|given)|what (?:[a-z]{1,15} ){1,3}(?:said|told|wrote|instructed|asked))';
 export const IGNORE_VERBS =
   '(?:ignor(?:e|ing)|disregard(?:ing)?|forget(?:ting)?|overrid(?:e|ing)|bypass(?:ing)?|neglect(?:ing)?|overlook|discard|skip|abandon|set aside|pay no attention to|do not (?:follow|obey|listen to)|don\'?t (?:follow|obey|listen to)|stop (?:following|obeying)|no longer (?:follow|obey)|erase|throw out|drop)';
 export const LANGUAGES =

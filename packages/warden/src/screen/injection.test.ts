@@ -228,6 +228,10 @@ describe('injection detector: linear time on adversarial input', () => {
     ['no restrictions prefixes', 'no ethical moral content '],
     ['letters without spaces', 'a'],
     ['CJK anchors', '忽略忽略之前之前'],
+    ['scripted question openers without a question mark', 'Q: what '],
+    ['binary octets', '01101001 01100111 '],
+    ['Morse code named as such', 'morse .- -. --- / '],
+    ['bracketed mode openers', '[debug <god [admin '],
   ];
   it.each(cases)('%s (200 KB) finishes quickly', (_name, unit) => {
     const text = unit.repeat(Math.ceil(size / unit.length)).slice(0, size);

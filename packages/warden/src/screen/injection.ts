@@ -5,8 +5,9 @@
  * instructions" and its relatives (also in other languages), chat-role and template markers, text
  * addressed to the model, instructions about the response (its language, format, encoding), prompt and
  * secret extraction, exfiltration shapes (markdown images and links carrying data), jailbreak and persona
- * vocabulary, a user's task hidden in tool output, hidden text, encoded payloads that decode to signals,
- * and the names of the gateway's tools inside tool output. A logistic model (injection-weights.ts, trained
+ * vocabulary, a user's task or a stranded question hidden in tool output, made-up frames ("imagine we're
+ * in a world where"), scripted Q/A exchanges, hidden text, encoded payloads (base64, hex, binary, Morse,
+ * ROT13/Caesar) that decode to signals, and the names of the gateway's tools inside tool output. A logistic model (injection-weights.ts, trained
  * by scripts/train-injection.mjs from training/injection.jsonl) turns the capped family strengths into a
  * probability. Direction matters twice: families carry extra weight in tool output, and the output
  * threshold is lower, so tool output is judged more strictly than a user's own request.
