@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WardenError } from '../errors/index.js';
 import { createAgentDirectory } from '../identity/agents.js';
@@ -10,19 +10,10 @@ import { openTestAuditLog, type TestAuditLog } from '../testing/audit-log.js';
 import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
 import { agentPermissionRoutes, agentRoutes } from './agents.js';
 import { buildApp } from './app.js';
+import { fakeRequireAdmin } from '../testing/admin-auth.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
 
-/** A stand-in for admin authentication: the role comes from the `x-test-role` header. */
-function fakeRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const role = request.headers['x-test-role'];
-    if (typeof role !== 'string') return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes(role as AdminRole)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: `${role}-user`, role: role as AdminRole, sessionId: 's1', expiresAt: Date.now() + 60_000 };
-    done();
-  };
-}
 
 describe('agent routes', () => {
   let opened: OpenedTestStore;

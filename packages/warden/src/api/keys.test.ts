@@ -1,4 +1,4 @@
-import type { FastifyInstance, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WardenError } from '../errors/index.js';
 import type { AdminRole, Agent, AgentLookup } from '../identity/types.js';
@@ -10,19 +10,10 @@ import { storeBackends, type OpenedTestStore } from '../testing/stores.js';
 import { buildApp } from './app.js';
 import { keyOperationRoutes } from './key-operations.js';
 import { keyRoutes } from './keys.js';
+import { fakeRequireAdmin } from '../testing/admin-auth.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
 
-/** Stand-ins at the edge: the admin role comes from `x-test-role`, the agent from `x-test-agent`. */
-function fakeRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const role = request.headers['x-test-role'];
-    if (typeof role !== 'string') return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes(role as AdminRole)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: `${role}-user`, role: role as AdminRole, sessionId: 's1', expiresAt: Date.now() + 60_000 };
-    done();
-  };
-}
 const fakeAgentAuth: onRequestAsyncHookHandler = async (request) => {
   const agent = request.headers['x-test-agent'];
   if (typeof agent !== 'string') throw new WardenError('WARDEN_UNAUTHENTICATED', 'token required');
