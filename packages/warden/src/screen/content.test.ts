@@ -21,6 +21,17 @@ describe('content screen (the gateway stages)', () => {
     expect(JSON.stringify(out.findings)).not.toContain('PRIVATE');
   });
 
+  it('screens every argument and structured field, whatever its key is called (only MCP protocol fields are skipped)', async () => {
+    const key = privateKey();
+    const screen = createContentScreen({ screener, actions: defaults });
+    const args = await screen.input({ data: key, type: key, uri: key, _meta: { note: key } });
+    expect(args.findings.map((f) => f.path).sort()).toEqual(['arguments._meta.note', 'arguments.data', 'arguments.type', 'arguments.uri']);
+    expect(JSON.stringify(args.value)).not.toContain('PRIVATE KEY');
+    const result = await screen.output({ content: [{ type: 'text', text: 'ok' }], structuredContent: { data: key } });
+    expect(result.findings).toEqual([expect.objectContaining({ category: 'secret', path: 'structuredContent.data' })]);
+    expect(JSON.stringify(result.value)).not.toContain('PRIVATE KEY');
+  });
+
   it('blocks an injected tool result by default, and marks it as data when configured to', async () => {
     const result = { content: [{ type: 'text', text: injected }], isError: false };
     const blocked = await createContentScreen({ screener, actions: defaults }).output(result);

@@ -1,8 +1,9 @@
 /**
  * The gateway's screen stages over MCP content: the string values of a request's arguments
  * (screen(in)), and the text of a result (screen(out): tool result content and structured content,
- * prompt messages, resource contents). Base64 payloads (`data`, `blob`) and protocol fields (`type`,
- * `mimeType`, `uri`, `_meta`) are not text and are left alone. Each string is screened on its own, so
+ * prompt messages, resource contents). In MCP's own structures, base64 payloads (`data`, `blob`) and
+ * protocol fields (`type`, `mimeType`, `uri`, `_meta`) are not text and are left alone; arguments and
+ * structured content are tool-defined, so every string in them is screened. Each string is screened on its own, so
  * offsets are into that string and `path` says which one. The total size of what is screened is bounded
  * by the screener's `maxBytes` (WARDEN_SCREEN_TOO_LARGE). Per-tool output filters (data minimization)
  * keep or drop top-level fields of JSON results before they are screened.
@@ -55,18 +56,24 @@ interface Leaf {
   markable: boolean;
 }
 
-/** A deep copy of plain JSON data, with the strings to screen collected. */
-function copyTree(value: unknown, path: string, leaves: Leaf[], markable: boolean, depth = 0): unknown {
+/**
+ * A deep copy of plain JSON data, with the strings to screen collected. `protocol`: the value is MCP's own
+ * structure (a result's content items, messages, resource contents), where base64 payloads and protocol
+ * fields are skipped and `text` items may be marked; tool-defined data (arguments, structured content) is
+ * screened in full, whatever its keys are called.
+ */
+function copyTree(value: unknown, path: string, leaves: Leaf[], protocol: boolean, depth = 0): unknown {
   if (depth > MAX_DEPTH || leaves.length > MAX_STRINGS) throw new WardenError('WARDEN_SCREEN_TOO_LARGE', 'content is nested too deeply or has too many strings to screen');
-  if (Array.isArray(value)) return value.map((item, i) => copyTree(item, `${path}[${i}]`, leaves, markable, depth + 1));
+  if (Array.isArray(value)) return value.map((item, i) => copyTree(item, `${path}[${i}]`, leaves, protocol, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    if (typeof item === 'string' && !NOT_TEXT.has(key)) {
+    if (protocol && NOT_TEXT.has(key)) copy[key] = item;
+    else if (typeof item === 'string') {
       copy[key] = item;
-      leaves.push({ path: at, text: item, set: (v) => (copy[key] = v), markable: markable && key === 'text' });
-    } else copy[key] = NOT_TEXT.has(key) ? item : copyTree(item, at, leaves, markable && key !== 'structuredContent', depth + 1);
+      leaves.push({ path: at, text: item, set: (v) => (copy[key] = v), markable: protocol && key === 'text' });
+    } else copy[key] = copyTree(item, at, leaves, protocol && key !== 'structuredContent', depth + 1);
   }
   return copy;
 }
@@ -97,9 +104,9 @@ function minimize<T extends object>(result: T, filter: OutputFilter | undefined)
 }
 
 export function createContentScreen({ screener, actions, tokenize, outputFilters = {} }: ContentScreenOptions): ContentScreen {
-  async function screen<T>(value: T, prefix: string, direction: Direction, markable: boolean): Promise<Screened<T>> {
+  async function screen<T>(value: T, prefix: string, direction: Direction, protocol: boolean): Promise<Screened<T>> {
     const leaves: Leaf[] = [];
-    const copy = copyTree(value, prefix, leaves, markable) as T;
+    const copy = copyTree(value, prefix, leaves, protocol) as T;
     let total = 0;
     for (const leaf of leaves) total += leaf.text.length;
     if (total * 3 > screener.maxBytes) {
