@@ -53,6 +53,26 @@ describe('content screen (the gateway stages)', () => {
     expect(out).toEqual({ value: result, findings: [], outcome: 'allow' });
   });
 
+  it('screens a blob that holds text (textual mimeType, or none and plain UTF-8) and re-encodes what it changes', async () => {
+    const screen = createContentScreen({ screener, actions: defaults });
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+    const injectedResource = { contents: [{ uri: 'memo://x', mimeType: 'text/plain; charset=utf-8', blob: b64(injected) }] };
+    const blocked = await screen.output(injectedResource);
+    expect(blocked.outcome).toBe('block');
+    expect(blocked.findings[0]).toMatchObject({ category: 'prompt_injection', path: 'contents[0].blob' });
+    const key = privateKey();
+    const embedded = { content: [{ type: 'resource', resource: { uri: 'file:///k', blob: b64(`key:\n${key}`) } }] };
+    const redacted = await screen.output(embedded);
+    expect(redacted.outcome).toBe('redact');
+    const blob = (redacted.value.content[0] as { resource: { blob: string } }).resource.blob;
+    expect(Buffer.from(blob, 'base64').toString('utf8')).toMatch(/^key:\n\[REDACTED:[a-z_]+\]/);
+    const json = await screen.output({ contents: [{ uri: 'memo://j', mimeType: 'application/vnd.api+json', blob: b64(JSON.stringify({ note: key })) }] });
+    expect(json.outcome).toBe('redact');
+    // Binary stays binary: an image, or bytes that are not UTF-8 text, are not decoded.
+    const binary = { contents: [{ uri: 'memo://b', mimeType: 'image/png', blob: b64(key) }, { uri: 'memo://c', blob: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00]).toString('base64') }] };
+    expect(await screen.output(binary)).toEqual({ value: binary, findings: [], outcome: 'allow' });
+  });
+
   it('tokenizes with the given tokenizer, and keeps or drops fields per tool (data minimization)', async () => {
     const actions: ActionTable = { ...defaults, output: { ...defaults.output, pii: 'tokenize' } };
     const tokens: string[] = [];

@@ -1,9 +1,11 @@
 /**
  * The gateway's screen stages over MCP content: the string values of a request's arguments
  * (screen(in)), and the text of a result (screen(out): tool result content and structured content,
- * prompt messages, resource contents). In MCP's own structures, base64 payloads (`data`, `blob`) and
- * protocol fields (`type`, `mimeType`, `uri`, `_meta`) are not text and are left alone; arguments and
- * structured content are tool-defined, so every string in them is screened. Each string is screened on its own, so
+ * prompt messages, resource contents). In MCP's own structures, protocol fields (`type`, `mimeType`,
+ * `uri`, `_meta`) and binary payloads (`data`, and a `blob` whose `mimeType` is not textual) are left
+ * alone; a `blob` that is text (a textual `mimeType`, or none and the bytes are plain UTF-8 text) is
+ * decoded, screened and re-encoded, so an upstream cannot pass text around screening by base64-encoding
+ * it. Arguments and structured content are tool-defined, so every string in them is screened. Each string is screened on its own, so
  * offsets are into that string and `path` says which one. The total size of what is screened is bounded
  * by the screener's `maxBytes` (WARDEN_SCREEN_TOO_LARGE). Per-tool output filters (data minimization)
  * keep or drop top-level fields of JSON results before they are screened.
@@ -44,6 +46,27 @@ export interface ContentScreenOptions {
 }
 
 const NOT_TEXT = new Set(['data', 'blob', 'type', 'mimeType', 'uri', '_meta']);
+/** MIME types whose content is text: `text/*`, and structured text formats named by type or suffix. */
+const TEXTUAL_MIME = /^(?:text\/|application\/(?:[\w.-]+\+)?(?:json|xml|yaml|x-yaml|toml|javascript|ecmascript|x-sh|sql|graphql|csv|x-www-form-urlencoded|markdown|x-ndjson|ndjson)\s*(?:;|$))/i;
+/** Control characters other than tab, newline and carriage return: binary, not text. */
+// eslint-disable-next-line no-control-regex
+const BINARY_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/**
+ * The text a `blob` holds, or undefined when it is binary: decoded when its `mimeType` is textual, or
+ * when it has none and its bytes are valid UTF-8 without control characters.
+ */
+function blobText(blob: string, mimeType: unknown): string | undefined {
+  if (typeof mimeType === 'string' && !TEXTUAL_MIME.test(mimeType.trim())) return undefined;
+  const bytes = Buffer.from(blob, 'base64');
+  if (typeof mimeType === 'string') return bytes.toString('utf8');
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return BINARY_CONTROL.test(text) ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
 const MAX_DEPTH = 32;
 const MAX_STRINGS = 10_000;
 
@@ -69,7 +92,11 @@ function copyTree(value: unknown, path: string, leaves: Leaf[], protocol: boolea
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    if (protocol && NOT_TEXT.has(key)) copy[key] = item;
+    const blob = protocol && key === 'blob' && typeof item === 'string' ? blobText(item, (value as Record<string, unknown>)['mimeType']) : undefined;
+    if (blob !== undefined) {
+      copy[key] = item;
+      leaves.push({ path: at, text: blob, set: (v) => (copy[key] = Buffer.from(v, 'utf8').toString('base64')), markable: true });
+    } else if (protocol && NOT_TEXT.has(key)) copy[key] = item;
     else if (typeof item === 'string') {
       copy[key] = item;
       leaves.push({ path: at, text: item, set: (v) => (copy[key] = v), markable: protocol && key === 'text' });
