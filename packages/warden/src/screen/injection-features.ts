@@ -6,7 +6,8 @@
  * Features, in {@link FEATURE_NAMES} order: per signal family the summed strength of its hits capped at
  * {@link FAMILY_CAP}; the same again counted only for tool output (`<family>@output`, so a family can
  * weigh more in text coming back from a tool than in a user's own request); a length term; a direction
- * flag. The training script (scripts/train-injection.mjs) uses this same module, so training and
+ * flag. A document pasted into a request ("Summarize this webpage: '<html>…'") is content, not the
+ * user's words: its signals count as tool output too, while the text is still judged as a request. The training script (scripts/train-injection.mjs) uses this same module, so training and
  * screening cannot drift apart.
  */
 import { isWordCode, type SignalHit, type SignalScanner } from './injection-scan.js';
@@ -241,9 +242,48 @@ export function findCipherPayloads(text: string, named: boolean): { start: numbe
   return out;
 }
 
+/**
+ * Where a document pasted into a request starts: after "summarize this webpage:", "based on this
+ * resume:", "given this article:" and the like (a phrase naming a document, then a colon). -1 when
+ * there is none. One bounded pass (fixed gaps).
+ */
+const DOCUMENT_FRAME =
+  /\b(?:summari[sz]e|based on|given|from|of|in|about|analy[sz]e|translate|review|proofread|classify|using)\s{1,3}(?:this|the following|the below|these)\s{1,3}(?:[\w-]{1,20}\s{1,3}){0,2}?(?:webpage|web page|page|article|email|e-mail|message|resume|cv|document|paper|table|code|snippet|text|passage|reviews?|post|file|transcript|report|essay|story|abstract|excerpt|data|json|html|csv|log|notes?|letter|comment|tweet|description|content|string|paragraph)\b[^:\n]{0,60}?:/i;
+
+export function embeddedDocumentStart(text: string): number {
+  const m = DOCUMENT_FRAME.exec(text);
+  return m === null ? -1 : m.index + m[0].length;
+}
+
 function inside(hit: { start: number; end: number }, spans: readonly { start: number; end: number }[]): boolean {
   for (const s of spans) if (hit.start >= s.start && hit.end <= s.end) return true;
   return false;
+}
+
+/** Quotes around a pasted document: they delimit the document, they do not make its words a quotation. */
+const OPENING_QUOTE = /^\s{0,3}['"‘“`]{1,3}/;
+
+/**
+ * The signals of a document pasted into a request (from `docStart`, in the normalized text): the text
+ * there scanned on its own, without its opening quote, so that quoting the document does not damp what
+ * is in it as a quoted mention; plus the hidden-text and payload signals found in it.
+ */
+function documentHits(input: NormalizedText, docStart: number, scanner: SignalScanner, all: readonly EvidenceHit[]): EvidenceHit[] {
+  const from = docStart + (OPENING_QUOTE.exec(input.text.slice(docStart, docStart + 8))?.[0].length ?? 0);
+  const origin = input.toOriginal(docStart);
+  const out: EvidenceHit[] = all.filter((h) => h.start >= origin && (h.family === 'hidden_text' || h.family === 'encoded_payload'));
+  for (const h of scanner.scan(input.text.slice(from))) out.push({ family: h.family, start: input.toOriginal(from + h.start), end: input.toOriginal(from + h.end), strength: h.strength });
+  return out;
+}
+
+/** Capped strength per family. */
+function strengthOf(hits: readonly EvidenceHit[]): Map<SignalFamily, number> {
+  const strength = new Map<SignalFamily, number>();
+  for (const h of hits) {
+    const sum = BY_MAX.has(h.family) ? Math.max(strength.get(h.family) ?? 0, h.strength) : (strength.get(h.family) ?? 0) + h.strength;
+    strength.set(h.family, Math.min(FAMILY_CAPS[h.family] ?? FAMILY_CAP, sum));
+  }
+  return strength;
 }
 
 /**
@@ -300,15 +340,14 @@ export function gatherEvidence(input: NormalizedText, direction: Direction, scan
     for (const h of findToolNames(input.text, toolNames)) hits.push({ ...h, start: input.toOriginal(h.start), end: input.toOriginal(h.end) });
   }
 
-  const strength = new Map<SignalFamily, number>();
-  for (const h of hits) {
-    const sum = BY_MAX.has(h.family) ? Math.max(strength.get(h.family) ?? 0, h.strength) : (strength.get(h.family) ?? 0) + h.strength;
-    strength.set(h.family, Math.min(FAMILY_CAPS[h.family] ?? FAMILY_CAP, sum));
-  }
+  const strength = strengthOf(hits);
   const isOutput = direction === 'output' ? 1 : 0;
+  // Content pasted into a request: its signals weigh as tool output's do.
+  const docStart = isOutput === 1 ? -1 : embeddedDocumentStart(input.text);
+  const asOutput = isOutput === 1 ? strength : docStart < 0 ? new Map<SignalFamily, number>() : strengthOf(documentHits(input, docStart, scanner, hits));
   const features: number[] = [];
   for (const f of SIGNAL_FAMILIES) features.push(strength.get(f) ?? 0);
-  for (const f of SIGNAL_FAMILIES) features.push(isOutput * (strength.get(f) ?? 0));
+  for (const f of SIGNAL_FAMILIES) features.push(asOutput.get(f) ?? 0);
   features.push(Math.min(3, Math.log10(1 + input.text.length / 100)));
   features.push(isOutput);
   return { hits, strength, features };

@@ -13,6 +13,8 @@ import {
   USER_TASK_VERBS,
 } from './injection-vocabulary.js';
 
+/** A negation just before a phrase ("did not admit to using", "never state that"). */
+const NEGATED = /(?:\bnot|\bnever|n't|\bno one|\bnobody)\s{1,2}(?:\w{1,12}\s{1,2})?$/;
 /** Personal words: a question with them is likely between people ("Can you make it on Friday?"). */
 const OTHERS = /\b(?:you|your|you're|we|we're|us|our|he|she|his|her|they|their)\b/;
 /** The asker speaking of themself ("How can I sleep better?"): as often a request to an assistant as to a person. */
@@ -31,6 +33,69 @@ function questionStrength(m: RegExpExecArray, before: string): number {
 }
 
 export const ACTION_RULES: readonly SignalRule[] = [
+  // --- dictating what the answer must say, planted in content ("we might state: ...", "consider the output as '10'")
+  {
+    family: 'answer_steering',
+    anchors: ["let's", 'let us', 'we might', 'we could', 'we should', 'we must', 'we will', 'you should', 'you must', 'i suggest', "it's common practice to", 'it is common practice to', 'make sure to', 'be sure to', 'remember to'],
+    re: /(?:let'?s|let us|we (?:might|could|should|must|will)|you (?:should|must)|i suggest(?: that)?(?: you)?(?: to)?|it'?s common practice to|it is common practice to|make sure to|be sure to|remember to) (?:also |now |just |simply |instead |always )?(?:say|state|claim|assert|answer|respond|reply|report|declare|announce|admit|confess|output|print|tell (?:them|the user|users|the reader|readers|everyone))\b(\s{0,2}:| that| to using| the (?:output|answer|result|capital|total|sum|value) is)?/y,
+    // An order to assert something ("we might state: ..."), not a plan in a meeting note ("let's say 3pm").
+    // An order to assert something ("we might state: ...", "be sure to state that"), not a plan in a
+    // meeting note ("let's say 3pm") or a reminder ("be sure to announce the window").
+    strength: (m, before) =>
+      NEGATED.test(before) ? 0 : m[1] !== undefined ? 2 : /^(?:let|we|i suggest)/.test(m[0]) && /(?:state|claim|assert|declare|admit|confess|report)$/.test(m[0]) ? 1 : 0,
+  },
+  {
+    family: 'answer_steering',
+    anchors: ['consider', 'treat', 'take', 'report', 'record', 'present', 'give', 'show', 'declare', 'assume'],
+    // A value given for it ("as '10'", "as 100 million"), not a type or a form ("as a string", "as a fraction").
+    re: /(?:consider|treat|take|report|record|present|give|show|declare|assume) the (?:final |correct |real |true )?(?:output|answer|result|sum|total|value|capital|response|conclusion|outcome)s? (?:as|to be|is|=)\s{0,2}['"‘“\d]/y,
+    strength: 2,
+  },
+  {
+    family: 'answer_steering',
+    anchors: ['the output', 'the answer', 'the result', 'the response', 'the conclusion', 'the final output', 'the final answer', 'the correct answer'],
+    re: /the (?:final |correct )?(?:output|answer|result|response|conclusion)s? (?:should|must|will|could|would|might) (?:now )?(?:be|read|say|state|always be)\s{1,2}['"‘“]/y,
+  },
+  {
+    family: 'answer_steering',
+    anchors: ['state', 'say', 'output', 'print', 'write', 'respond with', 'reply with', 'answer with', 'repeat', 'include'],
+    re: /(?:state|say|output|print|write|respond with|reply with|answer with|repeat|include) (?:the following|exactly|only|this|these words|this sentence|this message)\s{0,2}:/y,
+    sentenceStart: true,
+    strength: 2,
+  },
+  {
+    family: 'answer_steering',
+    anchors: ['admit', 'admits', 'admitting', 'confess', 'confessing'],
+    re: /(?:admit|admits|admitting|confess|confessing) (?:to using|that (?:you|i|we) (?:used|are|am|wrote)|using)\b/y,
+    strength: (_m, before) => (NEGATED.test(before) ? 0 : 1),
+  },
+  {
+    family: 'instruction_override',
+    anchors: ['listen to', 'obey', 'follow', 'do as'],
+    re: /(?:listen to|obey|follow|do as) (?:me|my (?:instructions|commands|orders|words|directions|rules)|what i say|i say)\b/y,
+    strength: (_m, before) => (/\b(?:must|will|shall|have to|need to|should)\s{1,2}$/.test(before) ? 2 : 1),
+  },
+  {
+    family: 'instruction_override',
+    anchors: ['override'],
+    re: /(?<=\b(?:data|system|training|developer|admin|security|safety|priority|model|content|policy|instruction) )override\s{0,2}:/y,
+    previousWord: new Set(['data', 'system', 'training', 'developer', 'admin', 'security', 'safety', 'priority', 'model', 'content', 'policy', 'instruction']),
+    strength: 2,
+  },
+  {
+    // "Ignore the webpage and state: ...": the content itself set aside for something else.
+    family: 'ignore_instructions',
+    anchors: ['ignor*', 'disregard*', 'forget*', 'skip'],
+    re: /(?:ignore|ignoring|disregard|disregarding|forget|skip) (?:the|this|that|all|any|everything in the) (?:above |previous |preceding |following |whole |entire |original )?(?:webpage|web page|page|function|code|document|email|article|text|table|content|data|paper|resume|question|task|request|summary|input|context|conversation|message|file|review|post)s? (?:and|,) (?:instead |just |simply |only |then )?(?:state|say|output|print|respond|reply|answer|write|tell|report|claim|return|send|execute|follow|do)\b/y,
+    strength: 2,
+  },
+  {
+    // The same in other languages: the ignore verb, then "and state / say / write" within the sentence.
+    family: 'foreign_ignore',
+    anchors: ['ignorez', 'ignora', 'ignorar', 'ignoriere', 'ignorieren', 'ignorate', '無視して', '忽略', '무시하고'],
+    re: /(?:ignorez|ignora|ignorar|ignoriere|ignorieren|ignorate|無視して|忽略|무시하고)[^.!?\n。！？]{0,40}?(?:indiquez|dites|écrivez|affirmez|répondez|déclarez|di |dite|scrivi|scrivete|afferma|indica|diga|digas|escribe|escriba|responde|afirma|sag|sagen|schreib|schreiben|antworte|gib|述べ|言って|書いて|答え|说|写|回答|말하|쓰)/y,
+    strength: 2,
+  },
   // --- exfiltration shapes
   {
     family: 'exfiltration_link',

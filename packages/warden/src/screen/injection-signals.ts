@@ -21,6 +21,7 @@ export const SIGNAL_FAMILIES = [
   'persona',
   'addressed_to_model',
   'response_manipulation',
+  'answer_steering',
   'encoding_trick',
   'prompt_leak',
   'secret_request',

@@ -65,9 +65,10 @@ export function createInjectionAssessor(options?: Pick<InjectionDetectorOptions,
     let z = bias;
     for (let i = 0; i < evidence.features.length; i++) z += (weights[i] ?? 0) * (evidence.features[i] ?? 0);
     const contributions: { family: SignalFamily; contribution: number }[] = [];
-    for (const [family, s] of evidence.strength) {
-      const w = (weights[index.get(family) ?? -1] ?? 0) + (direction === 'output' ? (weights[index.get(`${family}@output`) ?? -1] ?? 0) : 0);
-      const c = w * s;
+    for (const family of evidence.strength.keys()) {
+      const own = index.get(family) ?? -1;
+      const out = index.get(`${family}@output`) ?? -1;
+      const c = (weights[own] ?? 0) * (evidence.features[own] ?? 0) + (weights[out] ?? 0) * (evidence.features[out] ?? 0);
       if (c > 0) contributions.push({ family, contribution: c });
     }
     contributions.sort((a, b) => b.contribution - a.contribution);
