@@ -124,6 +124,14 @@ export const ACTION_RULES: readonly SignalRule[] = [
     strength: (m) => (DATA_NOUNS.test(m[1] ?? '') && !/\b(?:data|files?|emails?)\b/.test(m[1] ?? '') ? 2 : 0),
   },
   {
+    // "Spread the word that the bank is closing": a claim to broadcast, planted for the model to pass on.
+    family: 'user_request',
+    capitalized: true,
+    sentenceStart: true,
+    anchors: ['spread the word', 'share this news', 'share the news', 'share this message', 'share this information', 'let everyone know', 'tell everyone', 'warn everyone', 'inform everyone', 'broadcast'],
+    re: /(?:spread the word|(?:share|broadcast) (?:this|the) (?:news|message|information|warning|announcement)(?: with (?:everyone|everybody|all (?:your )?(?:contacts|followers|friends|users)|the world))?|(?:let|tell|warn|inform) (?:everyone|everybody)(?: you know)?|broadcast)(?: that|\s{0,2}:)/y,
+  },
+  {
     family: 'link_lure',
     anchors: ['click', 'visit', 'navigate to', 'go to', 'browse to', 'download from', 'redirect', 'follow this link', 'follow the link'],
     re: /(?:click|visit|navigate to|go to|browse to|download from|redirect(?: \w{1,10})? to|follow (?:this|the) link)\b[^\n]{0,30}?(?:https?:\/\/|www\.|\bhere\b|\bthis link|\bthe link|\bbelow)/y,
