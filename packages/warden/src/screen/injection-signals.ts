@@ -88,15 +88,19 @@ import {
 /** A negation just before the verb ("not to ignore", "never disregard", "the risks of skipping"). */
 const NEGATED_BEFORE = /(?:\bnot|\bnever|n't|\bwithout|\bavoid(?:ing)?|\bdangers? of|\brisks? of|\bconsequences of)\s{1,2}(?:to\s{1,2})?$/;
 
+/** A made-up state the model is asked to take on, just before "forgotten": "pretend to have", "act as if you had". */
+const PRETEND_BEFORE = /\b(?:pretend|act as if|act as though|imagine|behave as if|as if you)\b[^.!?\n]{0,20}$/;
+
 /** The rule table. Order within a family does not matter. */
 export const SIGNAL_RULES: readonly SignalRule[] = [
   // --- "ignore / override previous instructions" and friends
   {
     family: 'ignore_instructions',
-    anchors: ['ignor*', 'disregard*', 'forget*', 'overrid*', 'bypass*', 'neglect*', 'overlook', 'discard', 'skip', 'abandon', 'set aside', 'pay no attention', 'do not', "don't", 'dont', 'stop following', 'stop obeying', 'no longer', 'erase', 'throw out', 'drop'],
+    anchors: ['ignor*', 'disregard*', 'forget*', 'forgotten', 'overrid*', 'bypass*', 'neglect*', 'overlook', 'discard', 'skip', 'abandon', 'set aside', 'pay no attention', 'do not', "don't", 'dont', 'stop following', 'stop obeying', 'no longer', 'erase', 'throw out', 'drop'],
     re: new RegExp(`${IGNORE_VERBS}\\b(${gap(40)})\\b${INSTRUCTION_NOUNS}((?:\\w{0,6}) (?:(?:that |which )?you(?: were|'ve been| have been| got)? (?:given|told|received|taught|programmed)|above|before|so far|earlier))?`, 'y'),
     // "why you should not disregard safety rules": advice against ignoring, not an instruction to.
-    strength: (m, before) => (NEGATED_BEFORE.test(before) ? 0 : ignoreStrength(m)),
+    // "Pretend to have forgotten the rules" is an order; "she had forgotten the instructions" a story.
+    strength: (m, before) => (NEGATED_BEFORE.test(before) || (m[0].startsWith('forgotten') && !PRETEND_BEFORE.test(before)) ? 0 : ignoreStrength(m)),
   },
   {
     family: 'ignore_instructions',
@@ -327,7 +331,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'prompt_leak',
     anchors: ['reveal', 'repeat', 'print', 'show', 'output', 'display', 'share', 'leak', 'disclose', 'tell me', 'give me', 'list', 'write out', 'write down', 'spell out', 'recite', 'dump', 'expose', 'echo', 'paste', 'copy', 'what is', 'what are', 'what was', 'what were', "what's", 'summarize', 'summarise', 'translate'],
-    re: /(?:reveal|repeat|print|show|output|display|share|leak|disclose|tell me|give me|list|write (?:out|down)|spell out|recite|dump|expose|echo|paste|copy|what (?:is|are|was|were)|what's|summari[sz]e|translate)(?: me| us)?(?: all| back| verbatim| exactly| word for word)? (?:your|the|my|its|these|those|any)? ?((?:full |entire |complete |exact |original |initial |hidden |secret |internal |system |previous |prior |above |preceding |first |confidential |private |developer |pre-?)?)(?:system prompt|prompt|instructions|guidelines|directives|configuration|system message|pre-?prompt|context window|text above|message above|words above|conversation so far|rules you)/y,
+    re: /(?:reveal|repeat|print|show|output|display|share|leak|disclose|tell me|give me|list|write (?:out|down)|spell out|recite|dump|expose|echo|paste|copy|what (?:is|are|was|were)|what's|summari[sz]e|translate)(?: me| us| out)?(?: all| back| verbatim| exactly| word for word)? (?:your|the|my|its|these|those|any)? ?((?:full |entire |complete |exact |original |initial |hidden |secret |internal |system |previous |prior |above |preceding |first |confidential |private |developer |pre-?)?)(?:system prompt|prompt|instructions|guidelines|directives|configuration|system message|pre-?prompt|context window|text above|message above|words above|conversation so far|rules you)/y,
     strength: (m) => 1 + (/\b(?:your|above|so far)\b/.test(m[0]) ? 1 : 0) + ((m[1] ?? '') !== '' && !/\b(?:its|their|his|her|a|an)\b/.test(m[0]) ? 1 : 0),
   },
   {

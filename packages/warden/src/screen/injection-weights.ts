@@ -14,58 +14,58 @@ export interface InjectionModel {
 
 export const INJECTION_MODEL: InjectionModel = {
   features: [
-    "ignore_instructions", // 1.235
-    "instruction_override", // 0.6115
-    "role_marker", // 0.5793
-    "context_break", // 0.2043
-    "jailbreak", // 0.5672
-    "persona", // 0.2948
-    "addressed_to_model", // 0.6642
-    "response_manipulation", // 0.43
-    "answer_steering", // 0.5536
-    "encoding_trick", // 0.2751
-    "prompt_leak", // 0.9903
-    "secret_request", // 1.4367
-    "exfiltration_link", // 0.657
+    "ignore_instructions", // 1.236
+    "instruction_override", // 0.6122
+    "role_marker", // 0.5796
+    "context_break", // 0.2044
+    "jailbreak", // 0.568
+    "persona", // 0.2954
+    "addressed_to_model", // 0.6647
+    "response_manipulation", // 0.4308
+    "answer_steering", // 0.5538
+    "encoding_trick", // 0.2759
+    "prompt_leak", // 0.991
+    "secret_request", // 1.4257
+    "exfiltration_link", // 0.6574
     "link_lure", // 0
-    "tool_invocation", // 0.6851
-    "user_request", // 0.3069
-    "embedded_question", // 0.204
-    "authority_claim", // 0.344
-    "foreign_ignore", // 1.0194
-    "hypothetical_frame", // 0.1671
-    "fake_dialogue", // 0.1922
-    "hidden_text", // 0.8295
-    "encoded_payload", // 0.1423
-    "tool_name", // 0.1136
-    "ignore_instructions@output", // 0.2981
+    "tool_invocation", // 0.6854
+    "user_request", // 0.3093
+    "embedded_question", // 0.2062
+    "authority_claim", // 0.3452
+    "foreign_ignore", // 1.0257
+    "hypothetical_frame", // 0.1689
+    "fake_dialogue", // 0.1933
+    "hidden_text", // 0.8296
+    "encoded_payload", // 0.1437
+    "tool_name", // 0.1137
+    "ignore_instructions@output", // 0.2979
     "instruction_override@output", // 0.3457
-    "role_marker@output", // 0.2336
-    "context_break@output", // 0.1195
+    "role_marker@output", // 0.2335
+    "context_break@output", // 0.1196
     "jailbreak@output", // 0
-    "persona@output", // 0.1852
+    "persona@output", // 0.1851
     "addressed_to_model@output", // 0.7131
-    "response_manipulation@output", // 0.9953
-    "answer_steering@output", // 0.5822
-    "encoding_trick@output", // 0.2802
-    "prompt_leak@output", // 0.1808
-    "secret_request@output", // 0.1654
+    "response_manipulation@output", // 0.9951
+    "answer_steering@output", // 0.5824
+    "encoding_trick@output", // 0.2798
+    "prompt_leak@output", // 0.1807
+    "secret_request@output", // 0.1676
     "exfiltration_link@output", // 0.3875
     "link_lure@output", // 0
-    "tool_invocation@output", // 0.6949
-    "user_request@output", // 1.4648
-    "embedded_question@output", // 0.7892
+    "tool_invocation@output", // 0.695
+    "user_request@output", // 1.464
+    "embedded_question@output", // 0.7888
     "authority_claim@output", // 0
-    "foreign_ignore@output", // 0.1983
+    "foreign_ignore@output", // 0.1969
     "hypothetical_frame@output", // 0.0219
     "fake_dialogue@output", // 0
-    "hidden_text@output", // 0.8285
+    "hidden_text@output", // 0.8286
     "encoded_payload@output", // 0.001
-    "tool_name@output", // 0.1136
+    "tool_name@output", // 0.1137
     "length", // 0
-    "output", // 0.5816
+    "output", // 0.5846
   ],
-  weights: [1.235, 0.6115, 0.5793, 0.2043, 0.5672, 0.2948, 0.6642, 0.43, 0.5536, 0.2751, 0.9903, 1.4367, 0.657, 0, 0.6851, 0.3069, 0.204, 0.344, 1.0194, 0.1671, 0.1922, 0.8295, 0.1423, 0.1136, 0.2981, 0.3457, 0.2336, 0.1195, 0, 0.1852, 0.7131, 0.9953, 0.5822, 0.2802, 0.1808, 0.1654, 0.3875, 0, 0.6949, 1.4648, 0.7892, 0, 0.1983, 0.0219, 0, 0.8285, 0.001, 0.1136, 0, 0.5816],
-  bias: -1.7012,
+  weights: [1.236, 0.6122, 0.5796, 0.2044, 0.568, 0.2954, 0.6647, 0.4308, 0.5538, 0.2759, 0.991, 1.4257, 0.6574, 0, 0.6854, 0.3093, 0.2062, 0.3452, 1.0257, 0.1689, 0.1933, 0.8296, 0.1437, 0.1137, 0.2979, 0.3457, 0.2335, 0.1196, 0, 0.1851, 0.7131, 0.9951, 0.5824, 0.2798, 0.1807, 0.1676, 0.3875, 0, 0.695, 1.464, 0.7888, 0, 0.1969, 0.0219, 0, 0.8286, 0.001, 0.1137, 0, 0.5846],
+  bias: -1.7052,
   thresholds: { input: 0.45, output: 0.4 },
 };
