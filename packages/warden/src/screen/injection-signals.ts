@@ -321,6 +321,18 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     strength: 2,
   },
   {
+    // Payload splitting: pieces to be joined and then acted on ("Combine A, B and C and answer the question").
+    family: 'encoding_trick',
+    anchors: ['combine', 'concatenate', 'join', 'merge', 'interlace', 'put together', 'assemble'],
+    re: new RegExp(`(?:combine|concatenate|join|merge|interlace|put together|assemble)\\b${gap(60)}\\band (?:then )?(?:answer|respond to|reply to|follow|execute|obey|do|carry out|act on)\\b`, 'y'),
+    strength: 2,
+  },
+  {
+    family: 'encoding_trick',
+    anchors: ['using the following parts', 'from the following parts', 'part 1 is', 'part 1:', 'part one is'],
+    re: /(?:(?:using|from) the following parts|part (?:1|one)(?: is|:)\s{0,2}["'“])/y,
+  },
+  {
     // Instruction words spelled backwards ("snoitcurtsni suoiverp erongi").
     family: 'encoding_trick',
     anchors: ['erongi', 'snoitcurtsni', 'tpmorp', 'suoiverp', 'drageresid', 'tnatsissa', 'metsys', 'drowssap'],

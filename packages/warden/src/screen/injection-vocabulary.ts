@@ -62,7 +62,7 @@ export function responseStrength(beforeNoun: string): number {
 export const SECRET_OWNERS: ReadonlySet<string> = new Set(['your', 'the', 'my', 'our', 'his', 'her', 'their', 'own', 'current', 'secret', 'real', 'actual', 'account', 'admin', 'master', 'login', 'system', 'full', 'exact', "user's", 'users', "admin's", "'s"]);
 
 /** Asking for the thing rather than mentioning it. */
-export const SECRET_ASK = /\b(?:tell|share|give|reveal|disclose|spell|leak|print|show|provide|confirm|send|repeat|output|say|speak|type|write|read|what(?:'s| is| are| was| would)|hint|guess)\b/;
+export const SECRET_ASK = /\b(?:i (?:were to |was to |would |might |could )?ask (?:you )?for|tell|share|give|reveal|disclose|spell|leak|print|show|provide|confirm|send|repeat|output|say|speak|type|write|read|what(?:'s| is| are| was| would)|hint|guess)\b/;
 
 /** A query string made to carry data: placeholders, or parameters named for what they would carry. */
 export const EXFIL_QUERY = /[{[<$]|%7b|%5b|%3c|%24|(?:^|&)(?:d|q|data|secret|token|key|password|pw|pass|history|conversation|chat|summary|info|memory|context|prompt|user|email|payload|content|msg|message|text|exfil|leak|cookie|session)=/;
