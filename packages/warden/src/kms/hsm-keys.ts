@@ -26,10 +26,10 @@ import {
   type Key,
   type Session,
   type SessionObject,
-  type Slot,
 } from 'graphene-pk11';
 
 import { WardenError } from '../errors/index.js';
+import { ckr, findTokenSlot, hsmUnavailable, ignoreErrors, loginError } from '../seal/pkcs11-token.js';
 import type { KeyType } from './types.js';
 
 export interface HsmKeyConfig {
@@ -172,7 +172,7 @@ export function openHsmKeyStore(config: HsmKeyConfig): HsmKeyStore {
       // Login state is per application: another session of this process is already logged in.
       if (code !== 'CKR_USER_ALREADY_LOGGED_IN') {
         ignoreErrors(() => opened.close());
-        throw loginError(code, config, err);
+        throw loginError(err, config);
       }
     }
     session = opened;
@@ -602,69 +602,5 @@ function checkIv(iv: Buffer): void {
 function checkData(data: Buffer, what: string): void {
   if (!Buffer.isBuffer(data) || data.length > HSM_MAX_DATA_BYTES) {
     throw new WardenError('WARDEN_VALIDATION_FAILED', `${what} must be a buffer of at most ${HSM_MAX_DATA_BYTES} bytes`);
-  }
-}
-
-function findTokenSlot(mod: Module, config: HsmKeyConfig): Slot {
-  const wanted = config.tokenLabel.trim();
-  let slots;
-  try {
-    slots = mod.getSlots(true);
-  } catch (err) {
-    throw hsmUnavailable('could not list PKCS#11 slots', config, err);
-  }
-  const matches: Slot[] = [];
-  for (const slot of slots) {
-    try {
-      // graphene strips the blank padding of CK_TOKEN_INFO.label; trim again to be sure.
-      if (slot.getToken().label.trim() === wanted) matches.push(slot);
-    } catch {
-      // a slot whose token cannot be read is not ours
-    }
-  }
-  const [slot, ...more] = matches;
-  if (slot === undefined) throw hsmUnavailable(`HSM token "${config.tokenLabel}" not found`, config);
-  if (more.length > 0) throw hsmUnavailable(`more than one HSM token is labelled "${config.tokenLabel}"`, config);
-  return slot;
-}
-
-/** Login failures, mapped as the pkcs11 seal maps them. */
-function loginError(code: string | undefined, config: HsmKeyConfig, cause: unknown): WardenError {
-  switch (code) {
-    case 'CKR_PIN_INCORRECT':
-    case 'CKR_PIN_INVALID':
-    case 'CKR_PIN_LEN_RANGE':
-      return new WardenError('WARDEN_SEAL_UNSEAL_FAILED', 'HSM login failed: wrong PIN', {
-        cause,
-        details: { tokenLabel: config.tokenLabel },
-      });
-    case 'CKR_PIN_LOCKED':
-      return hsmUnavailable(`the user PIN of HSM token "${config.tokenLabel}" is locked`, config, cause);
-    case 'CKR_USER_PIN_NOT_INITIALIZED':
-      return hsmUnavailable(`HSM token "${config.tokenLabel}" has no user PIN set`, config, cause);
-    default:
-      return hsmUnavailable(`could not log in to HSM token "${config.tokenLabel}"`, config, cause);
-  }
-}
-
-function hsmUnavailable(message: string, config: HsmKeyConfig, cause?: unknown): WardenError {
-  const code = cause === undefined ? undefined : ckr(cause);
-  return new WardenError('WARDEN_SEAL_HSM_UNAVAILABLE', code === undefined ? message : `${message} (${code})`, {
-    cause,
-    details: { library: config.library, tokenLabel: config.tokenLabel },
-  });
-}
-
-/** The CKR_* name of a pkcs11js error, if it is one. */
-function ckr(err: unknown): string | undefined {
-  const message = err instanceof Error ? err.message : String(err);
-  return /\bCKR_[A-Z0-9_]+/.exec(message)?.[0];
-}
-
-function ignoreErrors(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // teardown is best effort
   }
 }

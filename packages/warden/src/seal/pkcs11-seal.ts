@@ -19,7 +19,6 @@ import {
   UserType,
   type IAlgorithm,
   type Session,
-  type Slot,
 } from 'graphene-pk11';
 import { z } from 'zod';
 
@@ -27,6 +26,7 @@ import type { SealConfig } from '../config/schema.js';
 import { WardenError } from '../errors/index.js';
 import type { Seal } from './seal.js';
 import { readSealFile, sealPathExists, writeSealFileExclusive } from './seal-file.js';
+import { ckr, findTokenSlot, hsmUnavailable, ignoreErrors, loginError } from './pkcs11-token.js';
 import {
   base64Bytes,
   corruptSeal,
@@ -183,7 +183,7 @@ function withTokenSession<T>(config: Pkcs11SealConfig, pin: string, op: 'initial
       } catch (err) {
         const code = ckr(err);
         // Login state is per application: another session of this process is already logged in.
-        if (code !== 'CKR_USER_ALREADY_LOGGED_IN') throw loginError(code, config, op, err);
+        if (code !== 'CKR_USER_ALREADY_LOGGED_IN') throw loginError(err, config, op === 'unseal' ? 'unseal failed: wrong PIN or corrupted seal' : undefined);
       }
       return fn(session);
     } finally {
@@ -199,32 +199,6 @@ function withTokenSession<T>(config: Pkcs11SealConfig, pin: string, op: 'initial
   }
 }
 
-function findTokenSlot(mod: Module, config: Pkcs11SealConfig): Slot {
-  const wanted = config.tokenLabel.trim();
-  const matches: Slot[] = [];
-  let slots;
-  try {
-    slots = mod.getSlots(true);
-  } catch (err) {
-    throw hsmUnavailable('could not list PKCS#11 slots', config, err);
-  }
-  for (const slot of slots) {
-    try {
-      // graphene strips the blank padding of CK_TOKEN_INFO.label; trim again to be sure.
-      if (slot.getToken().label.trim() === wanted) matches.push(slot);
-    } catch {
-      // a slot whose token cannot be read is not ours
-    }
-  }
-  const [slot, ...more] = matches;
-  if (slot === undefined) {
-    throw hsmUnavailable(`HSM token "${config.tokenLabel}" not found`, config);
-  }
-  if (more.length > 0) {
-    throw hsmUnavailable(`more than one HSM token is labelled "${config.tokenLabel}"`, config);
-  }
-  return slot;
-}
 
 /** The seal key by label, checked to be a sensitive, non-extractable AES-256 key; undefined if absent. */
 function findSealKey(session: Session, config: Pkcs11SealConfig): SecretKey | undefined {
@@ -262,45 +236,4 @@ function generateSealKey(session: Session, config: Pkcs11SealConfig): SecretKey 
     verify: false,
     derive: false,
   });
-}
-
-function loginError(code: string | undefined, config: Pkcs11SealConfig, op: 'initialize' | 'unseal', cause: unknown): WardenError {
-  switch (code) {
-    case 'CKR_PIN_INCORRECT':
-    case 'CKR_PIN_INVALID':
-    case 'CKR_PIN_LEN_RANGE':
-      return new WardenError(
-        'WARDEN_SEAL_UNSEAL_FAILED',
-        op === 'unseal' ? 'unseal failed: wrong PIN or corrupted seal' : 'HSM login failed: wrong PIN',
-        { cause, details: { tokenLabel: config.tokenLabel } },
-      );
-    case 'CKR_PIN_LOCKED':
-      return hsmUnavailable(`the user PIN of HSM token "${config.tokenLabel}" is locked`, config, cause);
-    case 'CKR_USER_PIN_NOT_INITIALIZED':
-      return hsmUnavailable(`HSM token "${config.tokenLabel}" has no user PIN set`, config, cause);
-    default:
-      return hsmUnavailable(`could not log in to HSM token "${config.tokenLabel}"`, config, cause);
-  }
-}
-
-function hsmUnavailable(message: string, config: Pkcs11SealConfig, cause?: unknown): WardenError {
-  const code = cause === undefined ? undefined : ckr(cause);
-  return new WardenError('WARDEN_SEAL_HSM_UNAVAILABLE', code === undefined ? message : `${message} (${code})`, {
-    cause,
-    details: { library: config.library, tokenLabel: config.tokenLabel },
-  });
-}
-
-/** The CKR_* name of a pkcs11js error, if it is one. */
-function ckr(err: unknown): string | undefined {
-  const message = err instanceof Error ? err.message : String(err);
-  return /\bCKR_[A-Z0-9_]+/.exec(message)?.[0];
-}
-
-function ignoreErrors(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // teardown is best effort
-  }
 }
