@@ -2,35 +2,20 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRoutes } from '../../api/agents.js';
 import { buildApp } from '../../api/app.js';
-import { WardenError } from '../../errors/index.js';
 import { createAgentDirectory } from '../../identity/agents.js';
 import { createCredentialStore, type CredentialStore } from '../../identity/credentials.js';
-import type { AdminRole } from '../../identity/types.js';
 import { createLogger } from '../../log/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerRequireAdmin, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { agentsCommand, parseRateLimit } from './agents.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
-const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
-
-/** Admin authentication stand-in: the bearer token names the role. */
-function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const role = tokens[request.headers.authorization?.replace(/^Bearer /, '') ?? ''];
-    if (role === undefined) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes(role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: 'cli-user', role, sessionId: 's', expiresAt: Date.now() + 60_000 };
-    done();
-  };
-}
+const requireAdmin = bearerRequireAdmin({ 'admin-token': 'admin', 'auditor-token': 'auditor' });
 
 describe('warden agents (CLI against a listening server)', () => {
   let opened: OpenedTestStore;
@@ -39,6 +24,8 @@ describe('warden agents (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  /** Runs `warden agents …` in-process the way runCli does; resolves to exit code and output. */
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
@@ -48,10 +35,11 @@ describe('warden agents (CLI against a listening server)', () => {
     app = await buildApp({
       logger: createLogger({ level: 'silent' }),
       bodyLimit: 65_536,
-      routes: [agentRoutes({ directory, credentials, requireAdmin: tokenRequireAdmin })],
+      routes: [agentRoutes({ directory, credentials, requireAdmin })],
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-agents-'));
+    run = createCliRunner({ register: agentsCommand, group: 'agents', url, home, token: 'admin-token' });
   });
   afterAll(async () => {
     await app.close();
@@ -59,29 +47,6 @@ describe('warden agents (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /** Runs `warden agents …` in-process the way runCli does; resolves to exit code and output. */
-  async function run(argv: string[], token = 'admin-token') {
-    let stdout = '';
-    let stderr = '';
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: token, HOME: home, XDG_CONFIG_HOME: home },
-      prompt: () => Promise.resolve(undefined),
-      cwd: home,
-    };
-    const program = new Command('warden')
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    agentsCommand(program, ctx);
-    let code = 0;
-    try {
-      await program.parseAsync(['agents', ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr };
-  }
 
   it('creates, shows, lists, updates, disables, enables and deletes agents', async () => {
     const created = await run(['create', 'cli-bot', '--owner', 'team-cli', '--role', 'reader', '--role', 'writer', '--label', 'team=cli', '--region', 'eu', '--environment', 'prod', '--clearance', '2', '--require-dpop', '--json']);
@@ -103,7 +68,7 @@ describe('warden agents (CLI against a listening server)', () => {
     await run(['create', 'other-bot', '--owner', 'someone']);
     const listed = await run(['list', '--label', 'team=cli', '--json']);
     expect(JSON.parse(listed.stdout)).toMatchObject({ agents: [{ name: 'cli-bot' }] });
-    expect((await run(['list'], 'auditor-token')).stdout).toMatch(/cli-bot[\s\S]*other-bot/);
+    expect((await run(['list'], { token: 'auditor-token' })).stdout).toMatch(/cli-bot[\s\S]*other-bot/);
 
     const updated = await run(['update', 'cli-bot', '--no-require-dpop', '--no-region', '--clearance', '4', '--json']);
     expect(JSON.parse(updated.stdout)).toMatchObject({ requireDpop: false, region: null, clearance: 4, roles: ['reader', 'writer'] });
@@ -206,9 +171,9 @@ describe('warden agents (CLI against a listening server)', () => {
     const invalid = await run(['create', 'Bad_Name', '--owner', 'o']);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('(WARDEN_VALIDATION_FAILED)');
-    const forbidden = await run(['create', 'y-bot', '--owner', 'o'], 'auditor-token');
+    const forbidden = await run(['create', 'y-bot', '--owner', 'o'], { token: 'auditor-token' });
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toContain('(WARDEN_FORBIDDEN)');
-    expect((await run(['list'], 'wrong')).stderr).toContain('(WARDEN_UNAUTHENTICATED)');
+    expect((await run(['list'], { token: 'wrong' })).stderr).toContain('(WARDEN_UNAUTHENTICATED)');
   });
 });

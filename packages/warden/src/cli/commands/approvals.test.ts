@@ -1,32 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { approvalRoutes } from '../../api/approvals.js';
-import { WardenError } from '../../errors/index.js';
+import type { WardenError } from '../../errors/index.js';
 import { createApprovals, type Approvals } from '../../gateway/approvals.js';
-import type { AdminRole } from '../../identity/types.js';
 import { createLogger } from '../../log/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerRequireAdmin, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { approvalsCommand } from './approvals.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
 
-/** Admin authentication stand-in: any bearer token is the admin role. */
-const requireAdmin =
-  (...roles: AdminRole[]): onRequestHookHandler =>
-  (request, _reply, done) => {
-    if (!request.headers.authorization) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes('admin')) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: 'cli-user', role: 'admin', sessionId: 's', expiresAt: Date.now() + 60_000 };
-    done();
-  };
+const requireAdmin = bearerRequireAdmin({ 'admin-token': 'admin' });
 
 describe('warden approvals (CLI against a listening server)', () => {
   let opened: OpenedTestStore;
@@ -35,6 +24,7 @@ describe('warden approvals (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
@@ -43,6 +33,7 @@ describe('warden approvals (CLI against a listening server)', () => {
     app = await buildApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 65_536, routes: [approvalRoutes({ approvals, requireAdmin })] });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-approvals-'));
+    run = createCliRunner({ register: approvalsCommand, group: 'approvals', url, home, token: 'admin-token' });
   });
   afterAll(async () => {
     await app.close();
@@ -50,26 +41,6 @@ describe('warden approvals (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  async function run(argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: 'admin-token', HOME: home, XDG_CONFIG_HOME: home },
-      prompt: () => Promise.resolve(undefined),
-      cwd: home,
-    };
-    const program = new Command('warden').exitOverride().configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    approvalsCommand(program, ctx);
-    let code = 0;
-    try {
-      await program.parseAsync(['approvals', ...argv, '--url', url], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr };
-  }
 
   it('lists pending calls, approves and denies them, and refuses bad input with exit 2', async () => {
     const ids: string[] = [];

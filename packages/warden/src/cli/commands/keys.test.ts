@@ -2,41 +2,24 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import type { FastifyInstance, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { keyOperationRoutes } from '../../api/key-operations.js';
 import { keyRoutes } from '../../api/keys.js';
 import { WardenError } from '../../errors/index.js';
-import type { AdminPrincipal, AdminRole } from '../../identity/types.js';
+import type { AdminRole } from '../../identity/types.js';
 import { createKeyOperations, createKeyring, keyEntityProvider, type Keyring } from '../../kms/index.js';
 import { createLogger } from '../../log/index.js';
 import { createAuthorizer, createPolicyEngine } from '../../policy/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerRequireAdmin, bearerSessions, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { formatPeriod, keysCommand, parseContext, table } from './keys.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
 const tokens: Record<string, AdminRole> = { wdn_admin: 'admin', wdn_auditor: 'auditor' };
 
-/** Admin authentication stand-in: the bearer token names the role. */
-function principalOf(authorization: string | undefined): AdminPrincipal | WardenError {
-  const role = tokens[authorization?.replace(/^Bearer /, '') ?? ''];
-  if (role === undefined) return new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required');
-  return { kind: 'admin', admin: `${role}-user`, role, sessionId: 's', expiresAt: Date.now() + 60_000 };
-}
-function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const principal = principalOf(request.headers.authorization);
-    if (principal instanceof WardenError) return done(principal);
-    if (!roles.includes(principal.role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = principal;
-    done();
-  };
-}
 const noAgents: onRequestAsyncHookHandler = () => Promise.reject(new WardenError('WARDEN_UNAUTHENTICATED', 'no agents here'));
 
 /** The operator's policy: admins (the role, not auditors) may use every key. */
@@ -49,6 +32,8 @@ describe('warden keys (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  /** Runs `warden keys …` in-process the way runCli does, with `stdin` as standard input; resolves to exit code and output. */
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
@@ -58,19 +43,15 @@ describe('warden keys (CLI against a listening server)', () => {
     const set = engine.compile(1, [{ name: 'keys.cedar', text: policy }]);
     const authorizer = createAuthorizer({ engine, active: () => set, providers: [keyEntityProvider(keyring)], audit: audit.log });
     const operations = createKeyOperations({ keyring, authorize: (r, o) => authorizer.authorize(r, o) });
-    const sessions = {
-      authenticate: (token: string) => {
-        const principal = principalOf(`Bearer ${token}`);
-        return principal instanceof WardenError ? Promise.reject(principal) : Promise.resolve(principal);
-      },
-    };
+    const sessions = bearerSessions(tokens);
     app = await buildApp({
       logger: createLogger({ level: 'silent' }),
       bodyLimit: 1_048_576,
-      routes: [keyRoutes({ keyring, requireAdmin: tokenRequireAdmin }), keyOperationRoutes({ operations, authenticateAgent: noAgents, sessions })],
+      routes: [keyRoutes({ keyring, requireAdmin: bearerRequireAdmin(tokens) }), keyOperationRoutes({ operations, authenticateAgent: noAgents, sessions })],
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-keys-'));
+    run = createCliRunner({ register: keysCommand, group: 'keys', url, home, token: 'wdn_admin' });
   });
   afterAll(async () => {
     await app.close();
@@ -79,30 +60,6 @@ describe('warden keys (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /** Runs `warden keys …` in-process the way runCli does, with `stdin` as standard input; resolves to exit code and output. */
-  async function run(argv: string[], { token = 'wdn_admin', stdin = Buffer.alloc(0) }: { token?: string; stdin?: Buffer | string } = {}) {
-    let stdout = '';
-    let stderr = '';
-    const bytes: Buffer[] = [];
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: token, HOME: home, XDG_CONFIG_HOME: home },
-      prompt: () => Promise.resolve(undefined),
-      cwd: home,
-    };
-    const program = new Command('warden')
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    keysCommand(program, ctx, { readStdin: () => Promise.resolve(Buffer.from(stdin)), writeStdout: (b) => void bytes.push(b) });
-    let code = 0;
-    try {
-      await program.parseAsync(['keys', ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr, bytes: Buffer.concat(bytes) };
-  }
 
   it('creates, lists, shows, updates, rotates and manages versions and destruction', async () => {
     const created = await run(['create', 'orders', '--type', 'aes256-gcm', '--region', 'eu', '--label', 'team=pay', '--rotation-period', '90d', '--json']);

@@ -6,7 +6,6 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +17,9 @@ import { createAdminDirectory, type NewAdmin } from '../../identity/admins.js';
 import { createLoginThrottle } from '../../identity/login-throttle.js';
 import { createLogger } from '../../log/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
 import type { SavedSession } from '../http-client.js';
-import { reportFailure } from '../output.js';
 import { adminsCommand } from './admins.js';
 import { loginCommands } from './login.js';
 
@@ -35,6 +33,8 @@ describe('warden login and admins (CLI against a listening server)', () => {
   let url: string;
   let home: string;
   let root: NewAdmin;
+  /** Runs the commands in-process the way runCli does; resolves to exit code and output. */
+  let run: CliRunner;
   let clock = Date.now();
   const totp = (who: NewAdmin = root) => TOTP.generate({ secret: Secret.fromBase32(who.totpSecret), timestamp: clock });
   const nextStep = () => {
@@ -53,6 +53,13 @@ describe('warden login and admins (CLI against a listening server)', () => {
     app = await buildApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 65_536, routes: [authRoutes({ admins, sessions, requireAdmin })] });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-login-'));
+    run = createCliRunner({
+      register: (program, ctx, stdio) => {
+        loginCommands(program, ctx, { readStdin: stdio.readStdinText });
+        adminsCommand(program, ctx);
+      },
+      home,
+    });
     root = (await admins.bootstrap())!;
   });
   afterAll(async () => {
@@ -61,34 +68,6 @@ describe('warden login and admins (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /** Runs the commands in-process the way runCli does; resolves to exit code and output. */
-  async function run(argv: string[], options: { answers?: Record<string, string>; stdin?: string; env?: Record<string, string> } = {}) {
-    let stdout = '';
-    let stderr = '';
-    const asked: string[] = [];
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { HOME: home, XDG_CONFIG_HOME: home, ...options.env },
-      prompt: (question) => {
-        asked.push(question);
-        return Promise.resolve(options.answers?.[question]);
-      },
-      cwd: home,
-    };
-    const program = new Command('warden')
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    loginCommands(program, ctx, { readStdin: () => Promise.resolve(options.stdin ?? '') });
-    adminsCommand(program, ctx);
-    let code = 0;
-    try {
-      await program.parseAsync(argv, { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr, asked };
-  }
 
   it('logs in with --password-stdin and flags, saving the session 0600 in a 0700 directory', async () => {
     const result = await run(['login', '--url', url, '--username', 'admin', '--password-stdin', '--totp', totp()], { stdin: `${root.password}\n` });

@@ -1,36 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { upstreamRoutes } from '../../api/upstreams.js';
 import { WardenError } from '../../errors/index.js';
 import { createUpstreamRegistry, type UpstreamRegistry } from '../../gateway/upstreams.js';
-import type { AdminRole } from '../../identity/types.js';
 import { createLogger } from '../../log/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerRequireAdmin, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { formatMillis, mcpCommand, parsePairs } from './mcp.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
-const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
 
 /** Admin authentication stand-in: the bearer token names the role; every request is counted. */
 let requests = 0;
-function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    requests += 1;
-    const role = tokens[request.headers.authorization?.replace(/^Bearer /, '') ?? ''];
-    if (role === undefined) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes(role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: 'cli-user', role, sessionId: 's', expiresAt: Date.now() + 60_000 };
-    done();
-  };
-}
+const requireAdmin = bearerRequireAdmin({ 'admin-token': 'admin', 'auditor-token': 'auditor' }, { onRequest: () => void (requests += 1) });
 
 describe('parsePairs and formatMillis', () => {
   it('splits at the first "=" and refuses pairs without a key or given twice', () => {
@@ -53,14 +40,20 @@ describe('warden mcp servers (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  /**
+   * Runs `warden mcp servers …` in-process the way runCli does; resolves to exit code and output. The
+   * server address comes from WARDEN_ADDR (on `add`, `--url` is the upstream's URL).
+   */
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
     audit = await openTestAuditLog(opened.store);
     registry = createUpstreamRegistry({ db: opened.store.db, audit: audit.log });
-    app = await buildApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 65_536, routes: [upstreamRoutes({ registry, requireAdmin: tokenRequireAdmin })] });
+    app = await buildApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 65_536, routes: [upstreamRoutes({ registry, requireAdmin })] });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-mcp-'));
+    run = createCliRunner({ register: mcpCommand, group: ['mcp', 'servers'], url, urlVia: 'env', home, token: 'admin-token' });
   });
   afterAll(async () => {
     await app.close();
@@ -68,32 +61,6 @@ describe('warden mcp servers (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /**
-   * Runs `warden mcp servers …` in-process the way runCli does; resolves to exit code and output. The
-   * server address comes from WARDEN_ADDR (on `add`, `--url` is the upstream's URL).
-   */
-  async function run(argv: string[], token = 'admin-token') {
-    let stdout = '';
-    let stderr = '';
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: token, WARDEN_ADDR: url, HOME: home, XDG_CONFIG_HOME: home },
-      prompt: () => Promise.resolve(undefined),
-      cwd: home,
-    };
-    const program = new Command('warden')
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    mcpCommand(program, ctx);
-    let code = 0;
-    try {
-      await program.parseAsync(['mcp', 'servers', ...argv], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr };
-  }
 
   it('adds a stdio and an http server, lists, shows and removes them', async () => {
     const stdio = await run(['add', 'github', '--command', 'npx', '--arg', '-y', '--arg', '@modelcontextprotocol/server-github', '--env', 'GITHUB_TOKEN=secret:github-pat', '--restart-backoff', '2s', '--json']);
@@ -129,7 +96,7 @@ describe('warden mcp servers (CLI against a listening server)', () => {
     expect(remote.stdout).toContain('timeout:         45s');
     expect((await registry.require('linear')).transport).toEqual({ kind: 'http', url: 'https://mcp.linear.app/mcp', headers: { Authorization: 'Bearer {{secret:api-key}}' } });
 
-    const listed = await run(['list'], 'auditor-token');
+    const listed = await run(['list'], { token: 'auditor-token' });
     expect(listed.code, listed.stderr).toBe(0);
     const lines = listed.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME +TRANSPORT +ISOLATION +TOOL POLICY +TIMEOUT$/);
@@ -188,9 +155,9 @@ describe('warden mcp servers (CLI against a listening server)', () => {
       expect(invalid.stderr, argv.join(' ')).toContain('(WARDEN_VALIDATION_FAILED)');
     }
     expect(await registry.list()).toEqual([]);
-    const forbidden = await run(['add', 'y', '--command', 'npx'], 'auditor-token');
+    const forbidden = await run(['add', 'y', '--command', 'npx'], { token: 'auditor-token' });
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toContain('(WARDEN_FORBIDDEN)');
-    expect((await run(['list'], 'wrong')).stderr).toContain('(WARDEN_UNAUTHENTICATED)');
+    expect((await run(['list'], { token: 'wrong' })).stderr).toContain('(WARDEN_UNAUTHENTICATED)');
   });
 });

@@ -1,39 +1,24 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { policyRoutes } from '../../api/policies.js';
-import { WardenError } from '../../errors/index.js';
 import { createAgentDirectory } from '../../identity/agents.js';
-import type { AdminRole } from '../../identity/types.js';
 import { createLogger } from '../../log/index.js';
 import { createAuthorizer } from '../../policy/authorizer.js';
 import { createPolicyEngine } from '../../policy/engine.js';
 import { agentEntityProvider } from '../../policy/entities.js';
 import { createPolicyStore } from '../../policy/policy-store.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerRequireAdmin, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { agentsCommand } from './agents.js';
 import { policiesCommand } from './policies.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
-const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
-
-/** Admin authentication stand-in: the bearer token names the role. */
-function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const role = tokens[request.headers.authorization?.replace(/^Bearer /, '') ?? ''];
-    if (role === undefined) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes(role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: 'cli-user', role, sessionId: 's', expiresAt: Date.now() + 60_000 };
-    done();
-  };
-}
+const requireAdmin = bearerRequireAdmin({ 'admin-token': 'admin', 'auditor-token': 'auditor' });
 
 const kms = `@id("billing-decrypt")
 permit (principal in Warden::Role::"billing", action == Warden::Action::"kms:decrypt", resource == Warden::Key::"payments");
@@ -67,6 +52,8 @@ describe('warden policies (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  /** Runs `warden policies …` (or, with `group: 'agents'`, `warden agents …`) in-process the way runCli does; resolves to exit code and output. */
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
@@ -79,10 +66,20 @@ describe('warden policies (CLI against a listening server)', () => {
     app = await buildApp({
       logger: createLogger({ level: 'silent' }),
       bodyLimit: 1_048_576,
-      routes: [policyRoutes({ store, authorizer, requireAdmin: tokenRequireAdmin })],
+      routes: [policyRoutes({ store, authorizer, requireAdmin })],
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-policies-'));
+    run = createCliRunner({
+      register: (program, ctx) => {
+        policiesCommand(program, ctx);
+        agentsCommand(program, ctx);
+      },
+      group: 'policies',
+      url,
+      home,
+      token: 'admin-token',
+    });
     await mkdir(join(home, 'good'));
     await writeFile(join(home, 'good', 'kms.cedar'), kms);
     await mkdir(join(home, 'bad'));
@@ -98,30 +95,6 @@ describe('warden policies (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /** Runs `warden policies …` in-process the way runCli does; resolves to exit code and output. */
-  async function run(argv: string[], token = 'admin-token', group: 'policies' | 'agents' = 'policies') {
-    let stdout = '';
-    let stderr = '';
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: token, HOME: home, XDG_CONFIG_HOME: home },
-      prompt: () => Promise.resolve(undefined),
-      cwd: home,
-    };
-    const program = new Command('warden')
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    policiesCommand(program, ctx);
-    agentsCommand(program, ctx);
-    let code = 0;
-    try {
-      await program.parseAsync([group, ...argv, ...(argv.includes('--url') ? [] : ['--url', url])], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr };
-  }
 
   it('runs policy tests locally with --dir: a wrong expectation exits 1 and names the failing case', async () => {
     const result = await run(['test', join(home, 'cases.yaml'), '--dir', join(home, 'good')]);
@@ -145,11 +118,11 @@ describe('warden policies (CLI against a listening server)', () => {
     const applied = await run(['apply', join(home, 'good'), '--comment', 'billing keys']);
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Applied 1 file(s) as policy set version 1.');
-    const listed = await run(['list', '--json'], 'auditor-token');
+    const listed = await run(['list', '--json'], { token: 'auditor-token' });
     expect(JSON.parse(listed.stdout)).toEqual({ version: 1, policies: ['billing-decrypt', 'no-risky'], templates: [], links: [] });
     expect((await run(['show', '1'])).stdout).toContain('--- kms.cedar');
     expect((await run(['history'])).stdout).toMatch(/\*\s+1 .*cli-user\s+2 policies\s+billing keys/);
-    expect((await run(['apply', join(home, 'good')], 'auditor-token')).stderr).toContain('(WARDEN_FORBIDDEN)');
+    expect((await run(['apply', join(home, 'good')], { token: 'auditor-token' })).stderr).toContain('(WARDEN_FORBIDDEN)');
   });
 
   it('tests against the active set from the server, explains decisions and rolls back', async () => {
@@ -187,11 +160,11 @@ describe('warden policies (CLI against a listening server)', () => {
   });
 
   it('agents permissions NAME prints the access review', async () => {
-    const result = await run(['permissions', 'billing-bot'], 'auditor-token', 'agents');
+    const result = await run(['permissions', 'billing-bot'], { token: 'auditor-token', group: 'agents' });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('billing-bot under policy set version 1');
     expect(result.stdout).toMatch(/conditional\s+kms:decrypt\s+Warden::Key::"payments"\s+billing-decrypt/);
-    expect((await run(['permissions', 'billing-bot', '--recent', 'x'], 'auditor-token', 'agents')).stderr).toContain('(WARDEN_USAGE)');
+    expect((await run(['permissions', 'billing-bot', '--recent', 'x'], { token: 'auditor-token', group: 'agents' })).stderr).toContain('(WARDEN_USAGE)');
   });
 
   it('refuses bad flags with WARDEN_USAGE (exit 2)', async () => {

@@ -1,35 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { secretRoutes } from '../../api/secrets.js';
-import { WardenError } from '../../errors/index.js';
-import type { AdminRole } from '../../identity/types.js';
 import { createLogger } from '../../log/index.js';
 import { createSecretStore, type SecretStore } from '../../secrets/index.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerRequireAdmin, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { secretsCommand, valueFromStdin } from './secrets.js';
 
 const anyNumber: unknown = expect.any(Number);
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
-const tokens: Record<string, AdminRole> = { 'admin-token': 'admin', 'auditor-token': 'auditor' };
-
-/** Admin authentication stand-in: the bearer token names the role. */
-function tokenRequireAdmin(...roles: AdminRole[]): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const role = tokens[request.headers.authorization?.replace(/^Bearer /, '') ?? ''];
-    if (role === undefined) return done(new WardenError('WARDEN_UNAUTHENTICATED', 'admin authentication required'));
-    if (!roles.includes(role)) return done(new WardenError('WARDEN_FORBIDDEN', 'role not allowed'));
-    request.principal = { kind: 'admin', admin: 'cli-user', role, sessionId: 's', expiresAt: Date.now() + 60_000 };
-    done();
-  };
-}
+const requireAdmin = bearerRequireAdmin({ 'admin-token': 'admin', 'auditor-token': 'auditor' });
 
 describe('valueFromStdin', () => {
   it('strips exactly one trailing newline and refuses invalid UTF-8', () => {
@@ -49,6 +34,11 @@ describe('warden secrets (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  /**
+   * Runs `warden secrets …` in-process the way runCli does; resolves to exit code and output. Without
+   * `answers` the prompt answers undefined, like the terminal prompt when there is no terminal.
+   */
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
@@ -57,10 +47,11 @@ describe('warden secrets (CLI against a listening server)', () => {
     app = await buildApp({
       logger: createLogger({ level: 'silent' }),
       bodyLimit: 65_536,
-      routes: [secretRoutes({ store, requireAdmin: tokenRequireAdmin })],
+      routes: [secretRoutes({ store, requireAdmin })],
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-secrets-'));
+    run = createCliRunner({ register: secretsCommand, group: 'secrets', url, home, token: 'admin-token' });
   });
   afterAll(async () => {
     await app.close();
@@ -68,41 +59,6 @@ describe('warden secrets (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /** Runs `warden secrets …` in-process the way runCli does; resolves to exit code and output. */
-  async function run(argv: string[], options: { stdin?: string | Buffer; token?: string; answers?: string[] } = {}) {
-    let stdout = '';
-    let stderr = '';
-    let stdinRead = false;
-    const answers = [...(options.answers ?? [])];
-    const questions: string[] = [];
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: options.token ?? 'admin-token', HOME: home, XDG_CONFIG_HOME: home },
-      // Like the terminal prompt: undefined when there is no terminal (no answers given).
-      prompt: (question) => {
-        questions.push(question);
-        return Promise.resolve(options.answers === undefined ? undefined : answers.shift());
-      },
-      cwd: home,
-    };
-    const program = new Command('warden')
-      .exitOverride()
-      .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    secretsCommand(program, ctx, {
-      readStdin: () => {
-        stdinRead = true;
-        return Promise.resolve(Buffer.isBuffer(options.stdin) ? options.stdin : Buffer.from(options.stdin ?? '', 'utf8'));
-      },
-    });
-    let code = 0;
-    try {
-      await program.parseAsync(['secrets', ...argv, '--url', url], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr, stdinRead, questions };
-  }
 
   it('sets a secret from stdin, stripping one trailing newline, and never prints it', async () => {
     const set = await run(['set', 'github-pat'], { stdin: 'ghp_from_stdin\n' });
@@ -141,7 +97,7 @@ describe('warden secrets (CLI against a listening server)', () => {
     const typed = await run(['set', 'typed'], { answers: ['hunter2', 'hunter2'] });
     expect(typed.code, typed.stderr).toBe(0);
     expect(typed.stdinRead).toBe(false);
-    expect(typed.questions).toHaveLength(2);
+    expect(typed.asked).toHaveLength(2);
     expect(await store.reveal('typed')).toBe('hunter2');
     const mismatch = await run(['set', 'typed'], { answers: ['one', 'two'] });
     expect(mismatch.code).toBe(2);

@@ -6,31 +6,22 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { tokenRoutes } from '../../api/tokens.js';
 import { WardenError } from '../../errors/index.js';
-import type { AdminPrincipal } from '../../identity/types.js';
 import { createKeyring, keyEntityProvider, type Keyring } from '../../kms/index.js';
 import { createLogger } from '../../log/index.js';
 import { createAuthorizer, createPolicyEngine } from '../../policy/index.js';
 import { createTokenizer, type Tokenizer } from '../../screen/tokenizer.js';
 import { openTestAuditLog, type TestAuditLog } from '../../testing/audit-log.js';
+import { bearerSessions, createCliRunner, type CliRunner } from '../../testing/cli.js';
 import { storeBackends, type OpenedTestStore } from '../../testing/stores.js';
-import type { CliContext } from '../context.js';
-import { reportFailure } from '../output.js';
 import { tokensCommand } from './tokens.js';
 
 const sqlite = storeBackends.find((b) => b.name === 'sqlite')!;
-const admins: Record<string, AdminPrincipal> = {
-  wdn_security: { kind: 'admin', admin: 'sam', role: 'security', sessionId: 's1', expiresAt: Date.now() + 600_000 },
-  wdn_admin: { kind: 'admin', admin: 'root', role: 'admin', sessionId: 's2', expiresAt: Date.now() + 600_000 },
-};
-const sessions = {
-  authenticate: (token: string) => (admins[token] ? Promise.resolve(admins[token]) : Promise.reject(new WardenError('WARDEN_UNAUTHENTICATED', 'no session'))),
-};
+const sessions = bearerSessions({ wdn_security: 'security', wdn_admin: 'admin' });
 const noAgents: onRequestAsyncHookHandler = () => Promise.reject(new WardenError('WARDEN_UNAUTHENTICATED', 'no agents here'));
 const policy = 'permit(principal in Warden::AdminRole::"security", action == Warden::Action::"tokens:detokenize", resource == Warden::Key::"pii");';
 
@@ -42,6 +33,8 @@ describe('warden tokens (CLI against a listening server)', () => {
   let app: FastifyInstance;
   let url: string;
   let home: string;
+  /** Runs `warden tokens …` in-process the way runCli does; resolves to exit code and output. */
+  let run: CliRunner;
 
   beforeAll(async () => {
     opened = await sqlite.openMigrated();
@@ -59,6 +52,7 @@ describe('warden tokens (CLI against a listening server)', () => {
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     home = await mkdtemp(join(tmpdir(), 'warden-cli-tokens-'));
+    run = createCliRunner({ register: tokensCommand, group: 'tokens', url, home, token: 'wdn_security' });
   });
   afterAll(async () => {
     await app.close();
@@ -67,27 +61,6 @@ describe('warden tokens (CLI against a listening server)', () => {
     await opened.cleanup();
     await rm(home, { recursive: true, force: true });
   });
-
-  /** Runs `warden tokens …` in-process the way runCli does; resolves to exit code and output. */
-  async function run(argv: string[], token = 'wdn_security') {
-    let stdout = '';
-    let stderr = '';
-    const ctx: CliContext = {
-      io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) },
-      env: { WARDEN_TOKEN: token, HOME: home, XDG_CONFIG_HOME: home },
-      prompt: () => Promise.resolve(undefined),
-      cwd: home,
-    };
-    const program = new Command('warden').exitOverride().configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) });
-    tokensCommand(program, ctx);
-    let code = 0;
-    try {
-      await program.parseAsync(['tokens', ...argv, '--url', url], { from: 'user' });
-    } catch (err) {
-      code = err instanceof CommanderError ? (err.exitCode === 0 ? 0 : 2) : reportFailure(ctx.io, err);
-    }
-    return { code, stdout, stderr };
-  }
 
   it('prints the values of the tokens, in order, one line each (JSON with --json)', async () => {
     const email = await tokenizer.tokenize('email', 'liam@example.com');
@@ -111,7 +84,7 @@ describe('warden tokens (CLI against a listening server)', () => {
 
   it('is refused for an admin no policy permits, and for bad input before anything is sent', async () => {
     const token = await tokenizer.tokenize('email', 'noah@example.com');
-    const forbidden = await run(['detokenize', token], 'wdn_admin');
+    const forbidden = await run(['detokenize', token], { token: 'wdn_admin' });
     expect(forbidden.code).toBe(1);
     expect(forbidden.stdout).toBe('');
     expect(forbidden.stderr).toMatch(/\(WARDEN_FORBIDDEN\)\n$/);
