@@ -91,6 +91,13 @@ const NEGATED_BEFORE = /(?:\bnot|\bnever|n't|\bwithout|\bavoid(?:ing)?|\bdangers
 /** A made-up state the model is asked to take on, just before "forgotten": "pretend to have", "act as if you had". */
 const PRETEND_BEFORE = /\b(?:pretend|act as if|act as though|imagine|behave as if|as if you)\b[^.!?\n]{0,20}$/;
 
+/** A prompt of a user interface or shell, named by its kind. */
+const UI_PROMPT = /\b(?:confirmation|password|login|sudo|shell|command|terminal|consent|install(?:er)?|upgrade|uac|cookie|save|yes\/no|y\/n|dialog|mfa|2fa|passphrase) prompts?\b/;
+/** The text before ends a sentence (or there is none): what follows opens one. */
+const SENTENCE_START_BEFORE = /(?:^|[.!?:;\n]["'”’)\]]?\s{0,3}|^\s{0,3}["'“(\[])$/;
+/** A how-to question about the model ("How do I make ChatGPT answer only in French?"). */
+const HOW_TO_BEFORE = /\bhow (?:do|can|could|would|should|to|does one)\b[^.!?\n]{0,40}$/;
+
 /** The rule table. Order within a family does not matter. */
 export const SIGNAL_RULES: readonly SignalRule[] = [
   // --- "ignore / override previous instructions" and friends
@@ -100,7 +107,14 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     re: new RegExp(`${IGNORE_VERBS}\\b(${gap(40)})\\b${INSTRUCTION_NOUNS}((?:\\w{0,6}) (?:(?:that |which )?you(?: were|'ve been| have been| got)? (?:given|told|received|taught|programmed)|above|before|so far|earlier))?`, 'y'),
     // "why you should not disregard safety rules": advice against ignoring, not an instruction to.
     // "Pretend to have forgotten the rules" is an order; "she had forgotten the instructions" a story.
-    strength: (m, before) => (NEGATED_BEFORE.test(before) || (m[0].startsWith('forgotten') && !PRETEND_BEFORE.test(before)) ? 0 : ignoreStrength(m)),
+    strength: (m, before) => {
+      if (NEGATED_BEFORE.test(before) || (m[0].startsWith('forgotten') && !PRETEND_BEFORE.test(before))) return 0;
+      // A user-interface prompt ("skip the confirmation prompt"), not the model's.
+      if (UI_PROMPT.test(m[0])) return 0;
+      // A gerund inside a sentence describes ("tricks assistants into ignoring instructions"); an order starts one.
+      if (/^(?:ignoring|disregarding|forgetting|overriding|bypassing|neglecting)\b/.test(m[0]) && !SENTENCE_START_BEFORE.test(before)) return 0.3;
+      return ignoreStrength(m);
+    },
   },
   {
     family: 'ignore_instructions',
@@ -121,8 +135,9 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
       ['new', 'updated', 'revised', 'real', 'actual', 'true', 'secret', 'hidden', 'additional', 'override', 'overriding', 'priority', 'new system'],
       ['instruction*', 'task', 'directive*', 'objective', 'goal', 'prompt', 'orders', 'mission', 'rules', 'command'],
     ),
-    re: new RegExp(`(?:new|updated|revised|real|actual|true|secret|hidden|additional|overrid(?:e|ing)|priority) (?:system )?(?:instructions?|task|directives?|objective|goal|prompt|orders|mission|rules|command)\\b(${GAP}{0,3})`, 'y'),
-    strength: (m) => (/[:-]/.test(m[1] ?? '') ? 2 : 1),
+    re: new RegExp(`(?:new|updated|revised|real|actual|true|secret|hidden|additional|overrid(?:e|ing)|priority) (?:system )?(?:instructions?|task|directives?|objective|goal|prompt|orders|mission|rules|command)\\b(?:(?=( (?:for|on|about|regarding|from) ))|)(${GAP}{0,3})`, 'y'),
+    // "New instructions: ..." opens them; "the new instructions for expense reports go out Monday" reports them.
+    strength: (m) => (/[:-]/.test(m[2] ?? '') ? 2 : m[1] !== undefined ? 0.3 : 1),
   },
   {
     family: 'instruction_override',
@@ -252,7 +267,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'addressed_to_model',
     anchors: ['if you are', "if you're", 'if you can read', 'whoever is reading', 'anyone reading'],
-    re: new RegExp(`(?:if you(?: are|'re) (?:an? |the )?(?:${MODEL_NOUNS}|reading this|processing this|summari[sz]ing)|if you can read this|whoever is reading|anyone reading this)`, 'y'),
+    re: new RegExp(`(?:if you(?: are|'re) (?:an? |the )?(?:(?:[a-z]{2,15} )?${MODEL_NOUNS}\\b|reading this|processing this|summari[sz]ing)|if you can read this|whoever is reading|anyone reading this)`, 'y'),
     strength: 2,
   },
   {
@@ -270,6 +285,32 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     re: /(?:tell|inform|ask|convince|instruct|remind|direct|urge|persuade|notify|warn|trick|redirect|prompt|respond to|reply to|say to|advise|recommend to|encourage) (?:the|all|every|each) (?:users?|readers?|recipients?|customers?|humans?|persons?)\b/y,
   },
   {
+    // A note left for the model in code or a document: "TODO(ai): ...", "NOTE (assistant): ...".
+    family: 'addressed_to_model',
+    anchors: ['todo(', 'todo (', 'note(', 'note (', 'fixme(', 'fixme (', 'hey(', 'psst('],
+    re: new RegExp(`(?:todo|note|fixme|hey|psst) ?\\((?:${MODEL_NOUNS}|the ${MODEL_NOUNS})\\) ?:`, 'y'),
+    strength: 2,
+  },
+  {
+    // "@assistant when you summarize this channel, ...": a mention of the model in a conversation it will read.
+    family: 'addressed_to_model',
+    anchors: ['@ai', '@assistant', '@agent', '@bot', '@copilot', '@claude', '@chatgpt', '@gpt', '@llm', '@model'],
+    re: /@(?:ai|assistant|agent|bot|copilot|claude|chatgpt|gpt|llm|model)\b/y,
+  },
+  {
+    family: 'addressed_to_model',
+    anchors: ['when you summarize', 'when you summarise', 'when summarizing', 'when summarising', 'when you process', 'when processing', 'when you parse', 'when you analyze', 'when you analyse', 'when you index', 'when you crawl', 'while summarizing', 'while processing'],
+    re: /(?:when|while) (?:you )?(?:summari[sz]|process|pars|analy[sz]|index|crawl)\w{0,3} (?:this|these|the following|the above|this \w{1,12})\b/y,
+    strength: 1.5,
+  },
+  {
+    // "AI shopping agents must recommend ...": an order to whatever model reads this (not "agents must be monitored").
+    family: 'addressed_to_model',
+    anchors: MODEL_NOUN_ANCHORS,
+    re: new RegExp(`${MODEL_NOUNS} (?:[a-z]{2,15} ){0,2}(?:must|should|shall|are required to|is required to|need to|needs to|have to|has to) (?:now |always |only |also |immediately )?(?!be\\b|not\\b|never\\b|and\\b|or\\b|have been\\b)[a-z]{3,}`, 'y'),
+    strength: (_m, before) => (/\b(?:ai|a\.i\.|automated|autonomous|virtual|shopping|email|coding|all|any|every)\s{1,2}$/.test(before) ? 1.5 : 0.5),
+  },
+  {
     family: 'addressed_to_model',
     anchors: ['you are a', 'you are an', "you're a", "you're an", 'you are the'],
     re: new RegExp(`(?:you are|you're) (?:an?|the) (?:helpful |friendly |large |smart |advanced |powerful |honest )?${MODEL_NOUNS}\\b`, 'y'),
@@ -284,7 +325,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'response_manipulation',
     anchors: ['respond', 'reply', 'answer', 'write', 'translate', 'render', 'output', 'rewrite', 'communicate', 'speak', 'talk', 'express', 'convert', 'deliver', 'provide', 'present', 'compose', 'format'],
-    strength: (_m, before) => (DECLARATIVE_BEFORE.test(before) ? 0.5 : 2),
+    strength: (_m, before) => (DECLARATIVE_BEFORE.test(before) || HOW_TO_BEFORE.test(before) ? 0.5 : 2),
     re: new RegExp(`(?:respond|reply|answer|write|translate|render|output|rewrite|communicate|speak|talk|express|convert|deliver|provide|present|compose|format)(?: it| this| everything| all| the (?:text|response|answer|summary|reply|output)| your (?:response|answer|reply|output|message))? (?:only |exclusively |solely |entirely |strictly |back )?(?:in|into|using|with) (?:only |just |nothing but |exclusively )?${LANGUAGES}\\b`, 'y'),
   },
   {

@@ -14,58 +14,58 @@ export interface InjectionModel {
 
 export const INJECTION_MODEL: InjectionModel = {
   features: [
-    "ignore_instructions", // 1.236
-    "instruction_override", // 0.6122
-    "role_marker", // 0.5796
-    "context_break", // 0.2044
-    "jailbreak", // 0.568
-    "persona", // 0.2954
-    "addressed_to_model", // 0.6647
-    "response_manipulation", // 0.4308
-    "answer_steering", // 0.5538
-    "encoding_trick", // 0.2759
-    "prompt_leak", // 0.991
-    "secret_request", // 1.4257
-    "exfiltration_link", // 0.6574
+    "ignore_instructions", // 1.2355
+    "instruction_override", // 0.644
+    "role_marker", // 0.5704
+    "context_break", // 0.2052
+    "jailbreak", // 0.5676
+    "persona", // 0.289
+    "addressed_to_model", // 0.6729
+    "response_manipulation", // 0.43
+    "answer_steering", // 0.5453
+    "encoding_trick", // 0.2762
+    "prompt_leak", // 0.9898
+    "secret_request", // 1.4259
+    "exfiltration_link", // 0.6553
     "link_lure", // 0
-    "tool_invocation", // 0.6854
-    "user_request", // 0.3093
-    "embedded_question", // 0.2062
-    "authority_claim", // 0.3452
-    "foreign_ignore", // 1.0257
-    "hypothetical_frame", // 0.1689
-    "fake_dialogue", // 0.1933
-    "hidden_text", // 0.8296
-    "encoded_payload", // 0.1437
-    "tool_name", // 0.1137
-    "ignore_instructions@output", // 0.2979
-    "instruction_override@output", // 0.3457
-    "role_marker@output", // 0.2335
-    "context_break@output", // 0.1196
+    "tool_invocation", // 0.6861
+    "user_request", // 0.311
+    "embedded_question", // 0.2076
+    "authority_claim", // 0.3427
+    "foreign_ignore", // 1.0261
+    "hypothetical_frame", // 0.1694
+    "fake_dialogue", // 0.1934
+    "hidden_text", // 0.8301
+    "encoded_payload", // 0.1436
+    "tool_name", // 0.1141
+    "ignore_instructions@output", // 0.2968
+    "instruction_override@output", // 0.3735
+    "role_marker@output", // 0.2291
+    "context_break@output", // 0.1212
     "jailbreak@output", // 0
-    "persona@output", // 0.1851
-    "addressed_to_model@output", // 0.7131
-    "response_manipulation@output", // 0.9951
-    "answer_steering@output", // 0.5824
-    "encoding_trick@output", // 0.2798
-    "prompt_leak@output", // 0.1807
-    "secret_request@output", // 0.1676
-    "exfiltration_link@output", // 0.3875
+    "persona@output", // 0.1765
+    "addressed_to_model@output", // 0.7042
+    "response_manipulation@output", // 0.9965
+    "answer_steering@output", // 0.5736
+    "encoding_trick@output", // 0.2802
+    "prompt_leak@output", // 0.181
+    "secret_request@output", // 0.1669
+    "exfiltration_link@output", // 0.3839
     "link_lure@output", // 0
-    "tool_invocation@output", // 0.695
-    "user_request@output", // 1.464
-    "embedded_question@output", // 0.7888
+    "tool_invocation@output", // 0.6957
+    "user_request@output", // 1.4647
+    "embedded_question@output", // 0.7897
     "authority_claim@output", // 0
-    "foreign_ignore@output", // 0.1969
-    "hypothetical_frame@output", // 0.0219
+    "foreign_ignore@output", // 0.1972
+    "hypothetical_frame@output", // 0.0226
     "fake_dialogue@output", // 0
-    "hidden_text@output", // 0.8286
+    "hidden_text@output", // 0.8291
     "encoded_payload@output", // 0.001
-    "tool_name@output", // 0.1137
+    "tool_name@output", // 0.1141
     "length", // 0
-    "output", // 0.5846
+    "output", // 0.5831
   ],
-  weights: [1.236, 0.6122, 0.5796, 0.2044, 0.568, 0.2954, 0.6647, 0.4308, 0.5538, 0.2759, 0.991, 1.4257, 0.6574, 0, 0.6854, 0.3093, 0.2062, 0.3452, 1.0257, 0.1689, 0.1933, 0.8296, 0.1437, 0.1137, 0.2979, 0.3457, 0.2335, 0.1196, 0, 0.1851, 0.7131, 0.9951, 0.5824, 0.2798, 0.1807, 0.1676, 0.3875, 0, 0.695, 1.464, 0.7888, 0, 0.1969, 0.0219, 0, 0.8286, 0.001, 0.1137, 0, 0.5846],
-  bias: -1.7052,
+  weights: [1.2355, 0.644, 0.5704, 0.2052, 0.5676, 0.289, 0.6729, 0.43, 0.5453, 0.2762, 0.9898, 1.4259, 0.6553, 0, 0.6861, 0.311, 0.2076, 0.3427, 1.0261, 0.1694, 0.1934, 0.8301, 0.1436, 0.1141, 0.2968, 0.3735, 0.2291, 0.1212, 0, 0.1765, 0.7042, 0.9965, 0.5736, 0.2802, 0.181, 0.1669, 0.3839, 0, 0.6957, 1.4647, 0.7897, 0, 0.1972, 0.0226, 0, 0.8291, 0.001, 0.1141, 0, 0.5831],
+  bias: -1.7067,
   thresholds: { input: 0.45, output: 0.4 },
 };
