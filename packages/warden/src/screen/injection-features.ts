@@ -248,7 +248,7 @@ export function findCipherPayloads(text: string, named: boolean): { start: numbe
  * there is none. One bounded pass (fixed gaps).
  */
 const DOCUMENT_FRAME =
-  /\b(?:summari[sz]e|based on|given|from|of|in|about|analy[sz]e|translate|review|proofread|classify|using)\s{1,3}(?:this|the following|the below|these)\s{1,3}(?:[\w-]{1,20}\s{1,3}){0,2}?(?:webpage|web page|page|article|email|e-mail|message|resume|cv|document|paper|table|code|snippet|text|passage|reviews?|post|file|transcript|report|essay|story|abstract|excerpt|data|json|html|csv|log|notes?|letter|comment|tweet|description|content|string|paragraph)\b[^:\n]{0,60}?:/i;
+  /\b(?:(?:translate|summari[sz]e|proofread|paraphrase|rewrite|correct|classify)\s{1,3}(?:this|the following|the text below|the text)\b[^:\n]{0,40}?:|(?:summari[sz]e|based on|given|from|of|in|about|analy[sz]e|translate|review|proofread|classify|using)\s{1,3}(?:this|the following|the below|these)\s{1,3}(?:[\w-]{1,20}\s{1,3}){0,2}?(?:webpage|web page|page|article|email|e-mail|message|resume|cv|document|paper|table|code|snippet|text|passage|reviews?|post|file|transcript|report|essay|story|abstract|excerpt|data|json|html|csv|log|notes?|letter|comment|tweet|description|content|string|paragraph)\b[^:\n]{0,60}?:)/i;
 
 export function embeddedDocumentStart(text: string): number {
   const m = DOCUMENT_FRAME.exec(text);

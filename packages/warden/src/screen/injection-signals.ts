@@ -94,9 +94,12 @@ const PRETEND_BEFORE = /\b(?:pretend|act as if|act as though|imagine|behave as i
 /** A prompt of a user interface or shell, named by its kind. */
 const UI_PROMPT = /\b(?:confirmation|password|login|sudo|shell|command|terminal|consent|install(?:er)?|upgrade|uac|cookie|save|yes\/no|y\/n|dialog|mfa|2fa|passphrase) prompts?\b/;
 /** The text before ends a sentence (or there is none): what follows opens one. */
-const SENTENCE_START_BEFORE = /(?:^|[.!?:;\n]["'”’)\]]?\s{0,3}|^\s{0,3}["'“(\[])$/;
+const SENTENCE_START_BEFORE = /(?:^|[.!?:;\n]["'”’)\]]?\s{0,3}|^\s{0,3}["'“([])$/;
 /** A how-to question about the model ("How do I make ChatGPT answer only in French?"). */
 const HOW_TO_BEFORE = /\bhow (?:do|can|could|would|should|to|does one)\b[^.!?\n]{0,40}$/;
+
+/** A question about the thing, not an order: "what is", "how do I", "is there". */
+const QUESTION_BEFORE = /\b(?:what(?:'s| is| are| does)|how (?:do|does|can|to)(?: i| you| we)?(?: enable| turn on| use| get)?|is there(?: a)?|where is|why (?:is|does))\s{1,2}(?:[a-z]{1,12}\s{1,2}){0,2}$/;
 
 /** The rule table. Order within a family does not matter. */
 export const SIGNAL_RULES: readonly SignalRule[] = [
@@ -111,6 +114,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
       if (NEGATED_BEFORE.test(before) || (m[0].startsWith('forgotten') && !PRETEND_BEFORE.test(before))) return 0;
       // A user-interface prompt ("skip the confirmation prompt"), not the model's.
       if (UI_PROMPT.test(m[0])) return 0;
+      // The writer taking back their own words ("forget my earlier question").
+      if (/\b(?:my|our) (?:own )?(?:earlier|previous|prior|last|first)\b/.test(m[0])) return 0.3;
       // A gerund inside a sentence describes ("tricks assistants into ignoring instructions"); an order starts one.
       if (/^(?:ignoring|disregarding|forgetting|overriding|bypassing|neglecting)\b/.test(m[0]) && !SENTENCE_START_BEFORE.test(before)) return 0.3;
       return ignoreStrength(m);
@@ -121,6 +126,12 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     anchors: ['instructions', 'prompt', 'prompts', 'rules', 'directives', 'guidelines', 'directions'],
     previousWord: new Set(['previous', 'prior', 'above', 'earlier', 'preceding', 'all', 'any', 'your', 'old', 'original', 'initial', 'system', 'existing', 'safety', 'default', 'current']),
     re: /(?<=\b(?:previous|prior|above|earlier|preceding|all|any|your) (?:\w{1,12} )?)(?:instructions|prompts?|rules|directives|guidelines|directions)(?: \w{1,12}){0,3} (?:are|is|were|have been|has been|no longer) (?:now )?(?:void|null|cancell?ed|revoked|obsolete|outdated|invalid|superseded|overridden|replaced|lifted|removed|suspended|disabled|deprecated|fake|wrong|a test|apply|valid)/y,
+    strength: 2,
+  },
+  {
+    family: 'ignore_instructions',
+    anchors: ['pretend', 'act as if', 'act as though', 'imagine', 'assume'],
+    re: /(?:pretend|act as if|act as though|imagine|assume) (?:that )?(?:the|this|our|your|all|any) (?:\w{1,12} )?(?:conversation|chat|instructions|prompt|rules|guidelines|context|messages?)(?: so far| above| before this)? (?:never (?:happened|existed)|(?:didn't|did not|don't|do not) exist|(?:was|were|is|are) (?:never written|erased|deleted|void|gone))/y,
     strength: 2,
   },
   {
@@ -208,7 +219,15 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     family: 'jailbreak',
  anchors: ['do anything now', 'jailbr*', 'developer mode', 'sudo mode', 'unrestricted mode', 'unfiltered mode', 'evil mode', 'opposite mode', 'dan mode', 'chaos mode', 'antigpt', 'anti-gpt', 'betterdan', 'stan ', 'dude ', 'aim ', 'mode enabled', 'mode activated', 'mode on'],
     re: /(?:do anything now|jailbr(?:eak|oken|eaking)|(?:developer|sudo|unrestricted|unfiltered|evil|opposite|dan|chaos) mode|anti-?gpt|betterdan|stan\b|dude\b|aim\b|mode (?:enabled|activated|on)\b)/y,
-    strength: (m) => (/^(?:stan|dude|aim)/.test(m[0]) ? 0 : /^jailbr/.test(m[0]) ? 1 : 2),
+    // Asking what developer mode is ("What is developer mode in Chrome?") is not switching it on.
+    strength: (m, before) => (/^(?:stan|dude|aim)/.test(m[0]) ? 0 : /^jailbr/.test(m[0]) || QUESTION_BEFORE.test(before) ? 1 : 2),
+  },
+  {
+    // "You are an AI without any rules": a model persona defined by having no limits.
+    family: 'jailbreak',
+    anchors: ['you are an', 'you are a', "you're an", "you're a", 'act as an', 'act as a', 'become an', 'become a', 'play an', 'play a', 'be an', 'be a'],
+    re: new RegExp(`(?:you are|you're|act as|become|play|be) an? (?:[a-z]{2,15} ){0,2}${MODEL_NOUNS} (?:[a-z]{2,15} ){0,2}(?:without|with no|free of|free from|that has no|who has no|with zero|unbound by|not bound by) (?:any |all |the )?(?:rules|restrictions|limits|limitations|filters|guidelines|ethics|morals|boundaries|censorship|policies|constraints)\\b`, 'y'),
+    strength: 2,
   },
   {
     family: 'jailbreak',
@@ -391,6 +410,24 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     family: 'prompt_leak',
     anchors: ['system prompt', 'initial prompt', 'hidden prompt', 'secret instruction*', 'hidden instruction*', 'original instruction*', 'initial instruction*', 'preprompt', 'pre-prompt', 'system message', 'hidden rules', 'secret rules'],
     re: /(?<=\byour (?:[a-z]{1,12} )?)(?:system prompt|initial prompt|hidden prompt|secret instructions?|hidden instructions?|original instructions?|initial instructions?|pre-?prompt|system message|hidden rules|secret rules)/y,
+    strength: 1.5,
+  },
+  {
+    family: 'prompt_leak',
+    anchors: ['print', 'repeat', 'output', 'show', 'display', 'copy', 'echo', 'write out', 'tell me', 'give me', 'return'],
+    re: /(?:print|repeat|output|show|display|copy|echo|write out|tell me|give me|return) (?:me )?(?:everything|all(?: the)? text|all(?: the)? words|whatever (?:is|was|came)) (?:written |that (?:is|was|came) )?(?:above|before) (?:this|that|here|the)\b/y,
+    strength: 2,
+  },
+  {
+    family: 'prompt_leak',
+    anchors: ['first', 'last'],
+    re: /(?:first|last|opening|initial) (?:\d{1,4}|few|ten|twenty|fifty|hundred) (?:words|lines|characters|sentences|tokens|paragraphs)(?: (?:of|in) (?:your|the|this) (?:prompt|instructions|conversation|context|system message)| you were (?:given|told|shown|provided))/y,
+    strength: 2,
+  },
+  {
+    family: 'prompt_leak',
+    anchors: ['my system prompt', 'your system prompt', 'the system prompt', 'my instructions', 'your instructions', 'my hidden', 'your hidden', 'my initial', 'your initial', 'my secret', 'your secret'],
+    re: /(?:my|your|the) (?:system prompt|instructions|hidden (?:prompt|instructions)|initial (?:prompt|instructions)|secret (?:prompt|instructions)) (?:begins?|starts?|says|reads?) (?:with|as|like)\b/y,
     strength: 1.5,
   },
   {
