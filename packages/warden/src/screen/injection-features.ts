@@ -21,10 +21,11 @@ export const FAMILY_CAP = 4;
 const FAMILY_CAPS: Partial<Record<SignalFamily, number>> = { embedded_question: 1, fake_dialogue: 2, authority_claim: 2, user_request: 2, link_lure: 2 };
 
 /**
- * Families whose strength is their strongest hit, not the sum: many questions or many made-up frames in
- * one text (an FAQ, a story) are no more a task for the model than the clearest one of them.
+ * Families whose strength is their strongest hit, not the sum: many questions, made-up frames, imperative
+ * sentences or mentions of encodings in one text (an FAQ, a story, a README) are no more a task for the
+ * model than the clearest one of them.
  */
-const BY_MAX: ReadonlySet<SignalFamily> = new Set<SignalFamily>(['embedded_question', 'hypothetical_frame']);
+const BY_MAX: ReadonlySet<SignalFamily> = new Set<SignalFamily>(['embedded_question', 'hypothetical_frame', 'user_request', 'encoding_trick']);
 
 export const FEATURE_NAMES: readonly string[] = [
   ...SIGNAL_FAMILIES,
@@ -276,6 +277,21 @@ function documentHits(input: NormalizedText, docStart: number, scanner: SignalSc
   return out;
 }
 
+/** Code spans, fenced blocks and markdown headings: the marks of technical documentation. */
+const TECHNICAL_MARK = /```|`[^`\n]{1,60}`|(?:^|\n)#{1,6} /g;
+/** How many such marks make a text technical documentation, and what that leaves of an imperative's strength. */
+const TECHNICAL_MARKS = 3;
+const TECHNICAL_DOC_FACTOR = 0.25;
+/** Signals that are not wording (hidden text, decoded payloads, tool names): documentation does not excuse them. */
+const NOT_WORDING: ReadonlySet<SignalFamily> = new Set<SignalFamily>(['hidden_text', 'encoded_payload', 'tool_name']);
+
+function isTechnicalDocument(text: string): boolean {
+  TECHNICAL_MARK.lastIndex = 0;
+  let n = 0;
+  while (TECHNICAL_MARK.exec(text) !== null) if (++n >= TECHNICAL_MARKS) return true;
+  return false;
+}
+
 /** Capped strength per family. */
 function strengthOf(hits: readonly EvidenceHit[]): Map<SignalFamily, number> {
   const strength = new Map<SignalFamily, number>();
@@ -340,6 +356,13 @@ export function gatherEvidence(input: NormalizedText, direction: Direction, scan
     for (const h of findToolNames(input.text, toolNames)) hits.push({ ...h, start: input.toOriginal(h.start), end: input.toOriginal(h.end) });
   }
 
+  // In technical documentation imperative sentences are the document's own voice ("Create a client",
+  // "Determine the retry policy") and words such as "ignore", "override", "reverse" or "your responses"
+  // its own vocabulary: weak wording signals count for less there. Strong ones ("ignore all previous
+  // instructions") keep their strength.
+  if (isTechnicalDocument(input.text)) {
+    for (const h of hits) if (h.strength <= 1 && !NOT_WORDING.has(h.family)) h.strength *= TECHNICAL_DOC_FACTOR;
+  }
   const strength = strengthOf(hits);
   const isOutput = direction === 'output' ? 1 : 0;
   // Content pasted into a request: its signals weigh as tool output's do.

@@ -15,6 +15,33 @@ import {
 
 /** A negation just before a phrase ("did not admit to using", "never state that"). */
 const NEGATED = /(?:\bnot|\bnever|n't|\bno one|\bnobody)\s{1,2}(?:\w{1,12}\s{1,2})?$/;
+/**
+ * What marks a sentence as technical documentation rather than a task for an assistant: code spans,
+ * calls, command-line flags, package managers, file names, URLs and code punctuation.
+ */
+const TECHNICAL = /`|\w\(|\s--?[a-z]|\b(?:npm|npx|yarn|pnpm|pip|brew|apt(?:-get)?|cargo|import|require|const|let|var|function|class|async|await|return|null|undefined|true|false|stdin|stdout|cli|api|sdk|url|json|yaml|config)\b|\.(?:js|ts|mjs|cjs|json|md|py|go|rs|java|ya?ml|toml|sh|html|css)\b|https?:\/\/|=>|[{}<>]|\w\.\w+\(/;
+
+/** Code just before: a backtick, a call, a fenced block, a markdown heading, braces or an arrow. */
+const CODE_BEFORE = /`|\w\(|(?:^|\n)#{1,6} |[{}]|=>/;
+/**
+ * Verbs that open API reference lines and package descriptions as often as tasks ("Create a new
+ * instance", "Determine if the value is a string"): weaker on their own than "write", "explain" or "tell me".
+ */
+const REFERENCE_VERB = /^(?:create|build|define|find|determine|convert|extract|compile|provide|develop|code|name|identify|compare|generate|produce)\b/;
+
+/**
+ * A task verb opening a sentence about code or tools, or right after code, is documentation, not a
+ * planted task; a verb that also opens reference lines counts for less.
+ */
+function technicalDamping(m: RegExpExecArray, before: string, after: string): number {
+  const sentence = /^[^.!?\n]*/.exec(after)?.[0] ?? '';
+  if (TECHNICAL.test(sentence) || CODE_BEFORE.test(before)) return 0.2;
+  return REFERENCE_VERB.test(m[0]) ? 0.5 : 1;
+}
+
+/** A value to be filled in: `{data}`, `[DATA]`, `$SECRET`, `<history>`, also URL-encoded. */
+const PLACEHOLDER = /(?:\{|%7b)\s?[a-z_][\w.-]{0,30}\s?(?:\}|%7d)|(?:\[|%5b)[a-z_][\w .-]{0,30}(?:\]|%5d)|(?:\$|%24)\{?[a-z_]|(?:<|%3c)[a-z_][\w.-]{0,30}(?:>|%3e)/;
+
 /** Personal words: a question with them is likely between people ("Can you make it on Friday?"). */
 const OTHERS = /\b(?:you|your|you're|we|we're|us|our|he|she|his|her|they|their)\b/;
 /** The asker speaking of themself ("How can I sleep better?"): as often a request to an assistant as to a person. */
@@ -42,7 +69,7 @@ export const ACTION_RULES: readonly SignalRule[] = [
     // An order to assert something ("we might state: ...", "be sure to state that"), not a plan in a
     // meeting note ("let's say 3pm") or a reminder ("be sure to announce the window").
     strength: (m, before) =>
-      NEGATED.test(before) ? 0 : m[1] !== undefined ? 2 : /^(?:let|we|i suggest)/.test(m[0]) && /(?:state|claim|assert|declare|admit|confess|report)$/.test(m[0]) ? 1 : 0,
+      NEGATED.test(before) ? 0 : m[1] === ' that' && /\bsay that$/.test(m[0]) ? 0.5 : m[1] !== undefined ? 2 : /^(?:let|we|i suggest)/.test(m[0]) && /(?:state|claim|assert|admit|confess)$/.test(m[0]) ? 1 : 0,
   },
   {
     family: 'answer_steering',
@@ -85,7 +112,8 @@ export const ACTION_RULES: readonly SignalRule[] = [
   {
     family: 'instruction_override',
     anchors: ['listen to', 'obey', 'follow', 'do as'],
-    re: /(?:listen to|obey|follow|do as) (?:me|my (?:instructions|commands|orders|words|directions|rules)|what i say|i say)\b/y,
+    // "Follow me on GitHub" is not an order to obey.
+    re: /(?:(?:listen to|obey|do as) me|(?:listen to|obey|follow|do as) (?:my (?:instructions|commands|orders|words|directions|rules)|what i say|i say))\b/y,
     strength: (_m, before) => (/\b(?:must|will|shall|have to|need to|should)\s{1,2}$/.test(before) ? 2 : 1),
   },
   {
@@ -114,13 +142,16 @@ export const ACTION_RULES: readonly SignalRule[] = [
     family: 'exfiltration_link',
     anchors: ['!['],
     re: /!\[[^\]\n]{0,200}\]\(\s{0,4}(?:https?:)?\/\/[^\s)?]{1,300}\?([^\s)]{0,300})/y,
-    strength: (m) => (EXFIL_QUERY.test(m[1] ?? '') ? 2 : 0.5),
+    // A placeholder in the query is data to fill in: exfiltration. A literal value ("?token=abc" on a coverage
+    // badge) carries nothing of the reader's out; a badge with ordinary parameters ("?branch=main") nothing at all.
+    strength: (m) => (PLACEHOLDER.test(m[1] ?? '') ? 2 : EXFIL_QUERY.test(m[1] ?? '') ? 0.1 : 0),
   },
   {
     family: 'exfiltration_link',
     // A link whose query parameter is a placeholder for data ("?q={secret}", "&d=[DATA]").
     anchors: ['={', '=[', '=$', '=<', '=%7b', '=%5b', '=%24', '=%3c'],
-    re: /(?<=(?:https?:\/\/|www\.)[^\s)"'<>]{1,300}[?&][\w.-]{1,30})=(?:\{|\[|\$|<|%7b|%5b|%24|%3c)/y,
+    // A name in braces, brackets or angle brackets, or a $variable; not URL-encoded JSON ("=%7B%22command%22…").
+    re: /(?<=(?:https?:\/\/|www\.)[^\s)"'<>]{1,300}[?&][\w.-]{1,30})=(?:(?:\{|%7b)\s?[a-z_][\w.-]{0,30}\s?(?:\}|%7d)|(?:\[|%5b)[a-z_][\w .-]{0,30}(?:\]|%5d)|(?:\$|%24)\{?[a-z_]|(?:<|%3c)[a-z_][\w.-]{0,30}(?:>|%3e))/y,
     strength: 2,
   },
   {
@@ -154,7 +185,10 @@ export const ACTION_RULES: readonly SignalRule[] = [
     family: 'tool_invocation',
     anchors: ['call', 'invoke', 'use', 'run', 'execute', 'trigger', 'launch', 'activate'],
     // "use the X tool", or "call payments__send_money with ...": an identifier shaped like a tool name.
-    re: /(?:call|invoke|use|run|execute|trigger|launch|activate) (?:the |this |your |a |an )?[`'"]?(?:[\w.:-]{2,64}[`'"]? (?:tool|function|plugin|action|api|endpoint)\b|[a-z][a-z0-9]{1,30}(?:__|_|\.)[a-z0-9_.-]{2,60}[`'"]?(?: (?:with|on|to|for)\b|\(|$))/y,
+    // Method calls and functions in documentation ("use the `delay` function", "call `pack.entry()`") are not
+    // tools; "use the official plugin" is advice, "call the send_email tool" an order.
+    re: /(?:call|invoke|use|run|execute|trigger|launch|activate) (?:the |this |your |a |an )?[`'"]?(?:[\w:-]{2,64}[`'"]? (?:tool|plugin|action)\b|[a-z][a-z0-9]{1,30}(?:__|_)[a-z0-9_-]{2,60}[`'"]?(?: (?:with|on|to|for)\b|$))/y,
+    strength: (m) => (/^use /.test(m[0]) && !/(?:__|_)/.test(m[0]) ? 0.3 : 1),
   },
   {
     family: 'tool_invocation',
@@ -177,8 +211,10 @@ export const ACTION_RULES: readonly SignalRule[] = [
     family: 'user_request',
     capitalized: true,
     anchors: ['can you', 'could you', 'would you', 'will you', 'can u', 'please'],
-    re: /(?:(?:can|could|would|will) (?:you|u)|please)(?: please| kindly| also| now| just)? (?:help|tell|write|create|generate|give|explain|suggest|recommend|list|describe|summari[sz]e|translate|compose|draft|make|teach|calculate|compute|analy[sz]e|plan|design|come up|brainstorm|research|compare|outline|name|identify|predict|rewrite|produce|convert|elaborate|discuss|propose|craft|develop|code|evaluate|rate|rank|estimate|solve|imagine|pretend|act|play|sing|recite|define|paraphrase|invent|share (?:some|a|your|tips|ideas)|find (?:me|some|a |the best|out))\b/y,
+    re: /(?:(?:can|could|would|will) (?:you|u)|please)(?: please| kindly| also| now| just)? (?!make sure\b)(?:help|tell|write|create|generate|give|explain|suggest|recommend|list|describe|summari[sz]e|translate|compose|draft|make|teach|calculate|compute|analy[sz]e|plan|design|come up|brainstorm|research|compare|outline|name|identify|predict|rewrite|produce|convert|elaborate|discuss|propose|craft|develop|code|evaluate|rate|rank|estimate|solve|imagine|pretend|act|play|sing|recite|define|paraphrase|invent|share (?:some|a|your|tips|ideas)|find (?:me|some|a |the best|out))\b/y,
     sentenceStart: true,
+    prose: true,
+    strength: technicalDamping,
   },
   {
     family: 'user_request',
@@ -186,6 +222,8 @@ export const ACTION_RULES: readonly SignalRule[] = [
     anchors: USER_TASK_VERBS,
     re: new RegExp(`(?:${USER_TASK_VERBS.join('|')})\\b(?: me| us)?,? (?!(?:your|our|us|it|them|attached|here|below|out more|more|now|today|this email|online|at|on|in|for|and|or|to|with|by)\\b)[a-z0-9"'“(]`, 'y'),
     sentenceStart: true,
+    prose: true,
+    strength: technicalDamping,
   },
   {
     // "Help me with a recipe for ...": a request for help, as its own sentence.

@@ -54,6 +54,23 @@ function atSentenceStart(text: string, i: number): boolean {
   return j < 0 || SENTENCE_END.has(text[j]!);
 }
 
+/** Markup right before a phrase that makes it a link text, code, a table cell or a heading rather than prose. */
+const MARKUP_BEFORE = new Set(['[', '`', '|', '#']);
+
+/**
+ * The match at `at`..`end` stands in running prose: no link, code, table or heading markup right
+ * before it, and the word after its first word does not start with a capital (a Title Case heading).
+ */
+function inProse(text: string, at: number, end: number): boolean {
+  let j = at - 1;
+  while (j >= 0 && (text[j] === ' ' || text[j] === '!')) j--;
+  if (j >= 0 && MARKUP_BEFORE.has(text[j]!)) return false;
+  let k = at;
+  while (k < end && isWordCode(text.charCodeAt(k))) k++;
+  while (k < text.length && text[k] === ' ') k++;
+  return !(k < text.length && isCapital(text.charCodeAt(k)) && k + 1 < text.length && !isCapital(text.charCodeAt(k + 1)));
+}
+
 /** At a line start: only spaces and list/heading/quote markup (at most 8 characters) before `i` on its line. */
 function atLineStart(text: string, i: number): boolean {
   let j = i - 1;
@@ -190,11 +207,12 @@ export function createSignalScanner(rules: readonly SignalRule[] = SIGNAL_RULES)
       if (m === null) continue;
       const end = at + m[0].length;
       if (rule.exactCase !== undefined && text.slice(at, at + rule.exactCase.length) !== rule.exactCase) continue;
+      if (rule.prose === true && !inProse(text, at, end)) continue;
       let strength = rule.strength ?? 1;
       if (typeof strength === 'function') {
         // Strength functions see lower-case text, as the rules are written.
         const lowered = m.map((g) => g?.toLowerCase()) as unknown as RegExpExecArray;
-        strength = strength(lowered, text.slice(Math.max(0, at - 120), at).toLowerCase());
+        strength = strength(lowered, text.slice(Math.max(0, at - 120), at).toLowerCase(), text.slice(end, end + 120).toLowerCase());
       }
       if (strength <= 0) continue;
       strength *= mentionFactor(text, at, end);

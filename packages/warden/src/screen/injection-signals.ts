@@ -51,8 +51,11 @@ export interface SignalRule {
   readonly anchors: readonly string[];
   /** Sticky, run on the lower-cased text at the anchor. */
   readonly re: RegExp;
-  /** Strength of a match (default 1; 0 drops it); may inspect the match and the (lower-cased) 120 characters before it. */
-  readonly strength?: number | ((match: RegExpExecArray, before: string) => number);
+  /**
+   * Strength of a match (default 1; 0 drops it); may inspect the match and the (lower-cased) 120
+   * characters before and after it.
+   */
+  readonly strength?: number | ((match: RegExpExecArray, before: string, after: string) => number);
   /** Only at the start of a sentence or line (after punctuation, a newline, a quote or the text start). */
   readonly sentenceStart?: boolean;
   /**
@@ -66,6 +69,11 @@ export interface SignalRule {
   readonly lineStart?: boolean;
   /** The matched text must appear with exactly this case in the original (e.g. `DAN`, not the name Dan). */
   readonly exactCase?: string;
+  /**
+   * Only in running prose: not right after markup that opens a link, code, a table cell or a heading
+   * (`[`, `` ` ``, `|`, `#`), and not a Title Case heading ("Build Status": the next word capitalized).
+   */
+  readonly prose?: boolean;
 }
 
 import { ACTION_RULES } from './injection-rules-actions.js';
@@ -91,6 +99,8 @@ const NEGATED_BEFORE = /(?:\bnot|\bnever|n't|\bwithout|\bavoid(?:ing)?|\bdangers
 /** A made-up state the model is asked to take on, just before "forgotten": "pretend to have", "act as if you had". */
 const PRETEND_BEFORE = /\b(?:pretend|act as if|act as though|imagine|behave as if|as if you)\b[^.!?\n]{0,20}$/;
 
+/** A condition, purpose or possibility just before the verb: the text describes, it does not order. */
+const CONDITION_BEFORE = /\b(?:if|when|whenever|unless|in case|so that|to|can|could|may|might|lets you|allows you to|you can)\s{1,2}(?:you\s{1,2}|we\s{1,2}|they\s{1,2}|users?\s{1,2})?$/;
 /** A prompt of a user interface or shell, named by its kind. */
 const UI_PROMPT = /\b(?:confirmation|password|login|sudo|shell|command|terminal|consent|install(?:er)?|upgrade|uac|cookie|save|yes\/no|y\/n|dialog|mfa|2fa|passphrase) prompts?\b/;
 /** The text before ends a sentence (or there is none): what follows opens one. */
@@ -112,6 +122,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     // "Pretend to have forgotten the rules" is an order; "she had forgotten the instructions" a story.
     strength: (m, before) => {
       if (NEGATED_BEFORE.test(before) || (m[0].startsWith('forgotten') && !PRETEND_BEFORE.test(before))) return 0;
+      // A condition or a purpose ("if you forget to run these commands", "to bypass those restrictions") describes.
+      if (CONDITION_BEFORE.test(before)) return 0.3;
       // A user-interface prompt ("skip the confirmation prompt"), not the model's.
       if (UI_PROMPT.test(m[0])) return 0;
       // The writer taking back their own words ("forget my earlier question").
@@ -147,8 +159,10 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
       ['instruction*', 'task', 'directive*', 'objective', 'goal', 'prompt', 'orders', 'mission', 'rules', 'command'],
     ),
     re: new RegExp(`(?:new|updated|revised|real|actual|true|secret|hidden|additional|overrid(?:e|ing)|priority) (?:system )?(?:instructions?|task|directives?|objective|goal|prompt|orders|mission|rules|command)\\b(?:(?=( (?:for|on|about|regarding|from) ))|)(${GAP}{0,3})`, 'y'),
-    // "New instructions: ..." opens them; "the new instructions for expense reports go out Monday" reports them.
-    strength: (m) => (/[:-]/.test(m[2] ?? '') ? 2 : m[1] !== undefined ? 0.3 : 1),
+    prose: true,
+    // "New instructions: ..." opens them; "the new instructions for expense reports go out Monday" reports
+    // them; "a new command" in a CLI's documentation is a feature.
+    strength: (m) => (/[:-]/.test(m[2] ?? '') ? 2 : m[1] !== undefined || /command$/.test(m[0].trimEnd()) ? 0.3 : 1),
   },
   {
     family: 'instruction_override',
@@ -193,8 +207,10 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'role_marker',
     anchors: ['[system', '<system', '</system', '(system', '{system', '[assistant', '<assistant', '[user]', '<user>', '[admin', '<admin', '[developer', '<developer', '### system', '### instruction', '### response', '### human', '### assistant', '### input', '## system', '# system'],
-    re: /(?:[[<({]\/?(?:system|assistant|user|admin|developer)(?: message| prompt| note| override)?[\]>)}]|#{1,3} ?(?:system|instruction|instructions|response|human|assistant|input)\b)/y,
-    strength: 2,
+    re: /(?:[[<({]\/?(?:system|assistant|user|admin|developer)(?: message| prompt| note| override)?[\]>)}]|#{1,3} ?(?:system|instruction|instructions|response|human|assistant|input)\b)(:)?/y,
+    // "### Input" and "### Response" are ordinary documentation headings, "<user>:" a placeholder in a URL;
+    // "### Instruction", "[system]" and "<assistant>" are chat-template markers.
+    strength: (m) => (/^#{1,3} ?(?:response|input)$/.test(m[0]) ? 0.5 : /^<user>/.test(m[0]) && m[1] !== undefined ? 0 : 2),
   },
   // --- the end of one context and the start of another
   {
@@ -206,7 +222,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
       ...combos(['===', '---', '***', '###', '"""', '```'], ['end', 'new', 'system', 'instruction*', 'ignore', 'important', 'admin', 'override', ' end', ' new', ' system', ' instruction*', ' ignore', ' important', ' admin', ' override'], ''),
       'end instruction*', 'end prompt', 'end input', 'end context', 'endinstruction*', 'endprompt', 'endinput', 'endcontext',
     ],
-    re: /(?:(?:end|stop) of (?:the )?(?:user(?:'s)? |system |email |document |original |previous )?(?:input|prompt|instructions?|context|document|email|conversation|message|text|data|content|transcript)\b|<\/(?:system|instructions?|context|document|user|data|input|prompt|email|text)>|%%%+|(?:={3,8}|-{3,8}|\*{3,8}|#{3,8}|"{3}|`{3}) ?(?:end|new|system|instructions?|ignore|important|admin|override)\b|end ?(?:instructions?|prompt|input|context)\b)/y,
+    re: /(?:(?:end|stop) of (?:the )?(?:user(?:'s)? |system |email |document |original |previous )?(?:input|prompt|instructions?|context|document|email|conversation|message|text|data|content|transcript)\b|<\/(?:system|instructions?|context|document|user|data|input|prompt|email|text)>|%%%+|(?:={3,8}|-{3,8}|\*{3,8}|"{3}|`{3}) ?(?:end|new|system|instructions?|ignore|important|admin|override)\b|#{3,8} ?(?:end|system|instructions?|ignore|admin|override)\b|end ?(?:instructions?|prompt|input|context)\b)/y,
   },
   // --- jailbreak vocabulary
   {
@@ -220,7 +236,12 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
  anchors: ['do anything now', 'jailbr*', 'developer mode', 'sudo mode', 'unrestricted mode', 'unfiltered mode', 'evil mode', 'opposite mode', 'dan mode', 'chaos mode', 'antigpt', 'anti-gpt', 'betterdan', 'stan ', 'dude ', 'aim ', 'mode enabled', 'mode activated', 'mode on'],
     re: /(?:do anything now|jailbr(?:eak|oken|eaking)|(?:developer|sudo|unrestricted|unfiltered|evil|opposite|dan|chaos) mode|anti-?gpt|betterdan|stan\b|dude\b|aim\b|mode (?:enabled|activated|on)\b)/y,
     // Asking what developer mode is ("What is developer mode in Chrome?") is not switching it on.
-    strength: (m, before) => (/^(?:stan|dude|aim)/.test(m[0]) ? 0 : /^jailbr/.test(m[0]) || QUESTION_BEFORE.test(before) ? 1 : 2),
+    strength: (m, before) =>
+      /^(?:stan|dude|aim)/.test(m[0]) || (/^mode /.test(m[0]) && !/\b(?:developer|dan|god|evil|unrestricted|unfiltered|jailbreak|jailbroken|sudo|admin|chaos|opposite)\s{1,2}$/.test(before))
+        ? 0
+        : /^jailbr/.test(m[0]) || QUESTION_BEFORE.test(before)
+          ? 1
+          : 2,
   },
   {
     // "You are an AI without any rules": a model persona defined by having no limits.
@@ -234,6 +255,9 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     anchors: ['restriction', 'restrictions', 'limitations', 'limits', 'filter', 'filters', 'filtering', 'censorship', 'guidelines', 'boundaries', 'constraints', 'ethics', 'morals', 'morality', 'safeguards', 'guardrails', 'policy', 'policies', 'rules'],
     previousWord: new Set(['no', 'without', 'of', 'from', 'by', 'any', 'all', 'the', 'your', 'its', 'ethical', 'moral', 'content', 'safety', "openai's", 'openais', 'openai', 'usual', 'typical', 'normal', 'standard', 'off', 'remove', 'removes', 'removed', 'disable', 'disables', 'disabled', 'lift', 'lifted', 'zero', 'beyond', 'bound', 'limited', 'restricted', 'constrained', 'governed', 'subject', 'to', 'back']),
     re: /(?<=\b(?:no|without|free (?:of|from)|(?:not|no longer|never) (?:bound|limited|restricted|constrained|governed|held back|subject(?: to)?)(?: by)?|unbound by|beyond|remove[ds]?|disable[ds]?|turn(?:ed)? off|lift(?:ed)?|zero)\s(?:any\s|all\s|the\s|your\s|its\s|of\s|ethical\s|moral\s|content\s|safety\s|openai'?s?\s|usual\s|typical\s|normal\s|standard\s){0,3})(?:restrictions?|limitations|limits|filters?|filtering|censorship|guidelines|boundaries|constraints|ethics|morals|morality|safeguards|guardrails|polic(?:y|ies)|rules)\b/y,
+    // The MIT licence's "without restriction, including without limitation the rights to use…".
+    // "handlers without constraints", "no limits on the payload": words technical text uses for itself.
+    strength: (m, _before, after) => (/^,?\s{1,3}including\b/.test(after) ? 0 : /(?:constraints|limits|boundaries|polic(?:y|ies)|rules)$/.test(m[0]) ? 0.5 : 1),
   },
   {
     family: 'jailbreak',
@@ -255,7 +279,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
   {
     family: 'jailbreak',
     anchors: ['stay in character', 'break character', 'breaking character', 'never refuse', 'cannot refuse', "can't refuse", 'must not refuse', 'will not refuse', "won't refuse", 'never decline', 'always comply', 'must comply', 'can do anything', 'uncensored', 'unfiltered', 'amoral', 'without warnings', 'no warnings', 'no disclaimers', 'without disclaimers', 'without any', 'no any'],
-    re: /(?:stay in character|break(?:ing)? character|(?:never|cannot|can't|must not|will not|won't) (?:refuse|decline)|never decline|(?:always|must) comply|can do anything|uncensored|unfiltered|amoral|(?:without|no) (?:any )?(?:warnings|disclaimers))/y,
+    re: /(?:stay in character|break(?:ing)? character|(?:never|cannot|can't|must not|will not|won't) (?:refuse|decline)|never decline|(?:always|must) comply|can do anything(?! else)|uncensored|unfiltered|amoral|(?:without|no) (?:any )?(?:warnings|disclaimers))/y,
   },
   // --- role-play personas (weak on their own: harmless role-play is common)
   {
@@ -368,6 +392,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     family: 'encoding_trick',
     anchors: ['base64', 'base 64', 'base58', 'base 58', 'base32', 'base85', 'base16', 'hexadecimal', 'rot13', 'rot-13', 'rot 13', 'caesar', 'vigen*', 'atbash', 'morse', 'ascii code*', 'ascii value*', 'leetspeak', 'l33t', 'pig latin', 'binary code', 'unicode code*', 'substitution cipher', 'cipher'],
     re: /(?:base ?(?:64|58|32|85|16)|hexadecimal|rot[- ]?13|caesar|vigen[eè]re|atbash|morse|ascii (?:codes?|values)|leetspeak|l33t|pig latin|binary code|unicode code ?points|substitution cipher|cipher)\b/y,
+    // Naming an encoding is common in documentation; what makes it a trick is what is asked with it.
+    strength: 0.5,
   },
   {
     family: 'encoding_trick',
