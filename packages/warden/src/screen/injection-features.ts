@@ -277,8 +277,8 @@ function documentHits(input: NormalizedText, docStart: number, scanner: SignalSc
   return out;
 }
 
-/** Code spans, fenced blocks and markdown headings: the marks of technical documentation. */
-const TECHNICAL_MARK = /```|`[^`\n]{1,60}`|(?:^|\n)#{1,6} /g;
+/** Code spans, fenced blocks, markdown headings and lines of source code: the marks of technical text. */
+const TECHNICAL_MARK = /```|`[^`\n]{1,60}`|(?:^|\n)#{1,6} |(?:^|\n)[ \t]*(?:\/\/|\/\*|\*[ /]|(?:const|let|var|function|import|export|return|class|def|if|for|while|switch|case|try|catch|throw)\b|\}|\{$)/g;
 /** How many such marks make a text technical documentation, and what that leaves of an imperative's strength. */
 const TECHNICAL_MARKS = 3;
 const TECHNICAL_DOC_FACTOR = 0.25;

@@ -100,7 +100,7 @@ const NEGATED_BEFORE = /(?:\bnot|\bnever|n't|\bwithout|\bavoid(?:ing)?|\bdangers
 const PRETEND_BEFORE = /\b(?:pretend|act as if|act as though|imagine|behave as if|as if you)\b[^.!?\n]{0,20}$/;
 
 /** A condition, purpose or possibility just before the verb: the text describes, it does not order. */
-const CONDITION_BEFORE = /\b(?:if|when|whenever|unless|in case|so that|to|can|could|may|might|lets you|allows you to|you can)\s{1,2}(?:you\s{1,2}|we\s{1,2}|they\s{1,2}|users?\s{1,2})?$/;
+const CONDITION_BEFORE = /\b(?:if|when|whenever|unless|in case|so that|to|lets you|allows you to|(?:you|we|users?) (?:can|could|may|might))\s{1,2}(?:you\s{1,2}|we\s{1,2}|they\s{1,2}|users?\s{1,2})?$/;
 /** A prompt of a user interface or shell, named by its kind. */
 const UI_PROMPT = /\b(?:confirmation|password|login|sudo|shell|command|terminal|consent|install(?:er)?|upgrade|uac|cookie|save|yes\/no|y\/n|dialog|mfa|2fa|passphrase) prompts?\b/;
 /** The text before ends a sentence (or there is none): what follows opens one. */
@@ -468,7 +468,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     previousWord: SECRET_OWNERS,
     re: /(?<=\b(?:your|the|my|our|user'?s|his|her|their|admin'?s|[a-z]{2,20}'s) (?:(?:own|current|secret|real|actual|account|admin|master|login|system|user'?s|full|exact) )?)(?:secret (?:key|word|code|phrase|token)|password|passcode|passphrase|pin(?: code| number)?|api[ _-]?keys?|access (?:key|token|code)|credentials|private key|security code|credit card(?: number)?|social security number|ssn|bank (?:balance|account(?: number)?)|home address|phone number|date of birth|birth ?date|email address|passcode phrase)\b/y,
     // One's own data ("reset my password") is asked about far more often than stolen.
-    strength: (_m, before) => (SECRET_ASK.test(before.slice(-60)) ? (/\bmy (?:[a-z]{1,12} )?$/.test(before) ? 0.5 : 2) : 0),
+    // Asked for, not supplied: "provide a function as the password" gives one.
+    strength: (_m, before) => (SECRET_ASK.test(before.slice(-60)) && !/\bas (?:the|your|a) (?:[a-z]{1,12} )?$/.test(before) ? (/\bmy (?:[a-z]{1,12} )?$/.test(before) ? 0.5 : 2) : 0),
   },
   {
     // "the password" in other languages, asked for.

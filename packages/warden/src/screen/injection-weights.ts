@@ -14,58 +14,58 @@ export interface InjectionModel {
 
 export const INJECTION_MODEL: InjectionModel = {
   features: [
-    "ignore_instructions", // 1.1868
-    "instruction_override", // 0.6114
-    "role_marker", // 0.56
-    "context_break", // 0.1977
-    "jailbreak", // 0.6471
-    "persona", // 0.2461
-    "addressed_to_model", // 0.6375
-    "response_manipulation", // 0.4221
-    "answer_steering", // 0.7087
-    "encoding_trick", // 0.4929
-    "prompt_leak", // 1.0326
-    "secret_request", // 1.3841
-    "exfiltration_link", // 0.6498
+    "ignore_instructions", // 1.1841
+    "instruction_override", // 0.5996
+    "role_marker", // 0.5589
+    "context_break", // 0.1968
+    "jailbreak", // 0.6368
+    "persona", // 0.2334
+    "addressed_to_model", // 0.6313
+    "response_manipulation", // 0.4179
+    "answer_steering", // 0.7054
+    "encoding_trick", // 0.4889
+    "prompt_leak", // 1.0297
+    "secret_request", // 1.3808
+    "exfiltration_link", // 0.6467
     "link_lure", // 0
-    "tool_invocation", // 0.6884
-    "user_request", // 0.3126
-    "embedded_question", // 0.1935
-    "authority_claim", // 0.3808
-    "foreign_ignore", // 1.0013
-    "hypothetical_frame", // 0.1895
-    "fake_dialogue", // 0.1869
-    "hidden_text", // 0.816
-    "encoded_payload", // 0.1338
-    "tool_name", // 0.1307
-    "ignore_instructions@output", // 0.2965
-    "instruction_override@output", // 0.3713
-    "role_marker@output", // 0.2355
-    "context_break@output", // 0.1173
+    "tool_invocation", // 0.6718
+    "user_request", // 0.3025
+    "embedded_question", // 0.1832
+    "authority_claim", // 0.3815
+    "foreign_ignore", // 0.9975
+    "hypothetical_frame", // 0.1873
+    "fake_dialogue", // 0.1858
+    "hidden_text", // 0.8167
+    "encoded_payload", // 0.1339
+    "tool_name", // 0.1427
+    "ignore_instructions@output", // 0.3002
+    "instruction_override@output", // 0.3555
+    "role_marker@output", // 0.2334
+    "context_break@output", // 0.1163
     "jailbreak@output", // 0
-    "persona@output", // 0.1716
-    "addressed_to_model@output", // 0.7004
-    "response_manipulation@output", // 0.9898
-    "answer_steering@output", // 0.4877
-    "encoding_trick@output", // 0.4151
-    "prompt_leak@output", // 0.165
-    "secret_request@output", // 0.1799
-    "exfiltration_link@output", // 0.3854
+    "persona@output", // 0.1537
+    "addressed_to_model@output", // 0.6926
+    "response_manipulation@output", // 0.985
+    "answer_steering@output", // 0.4854
+    "encoding_trick@output", // 0.412
+    "prompt_leak@output", // 0.1633
+    "secret_request@output", // 0.1789
+    "exfiltration_link@output", // 0.3828
     "link_lure@output", // 0
-    "tool_invocation@output", // 0.6331
-    "user_request@output", // 1.3695
-    "embedded_question@output", // 0.7681
+    "tool_invocation@output", // 0.6165
+    "user_request@output", // 1.3395
+    "embedded_question@output", // 0.7608
     "authority_claim@output", // 0
-    "foreign_ignore@output", // 0.1944
-    "hypothetical_frame@output", // 0.0146
+    "foreign_ignore@output", // 0.1925
+    "hypothetical_frame@output", // 0.0129
     "fake_dialogue@output", // 0
-    "hidden_text@output", // 0.8149
-    "encoded_payload@output", // 0.0012
-    "tool_name@output", // 0.1307
+    "hidden_text@output", // 0.8156
+    "encoded_payload@output", // 0.0011
+    "tool_name@output", // 0.1427
     "length", // 0
-    "output", // 0.5549
+    "output", // 0.5663
   ],
-  weights: [1.1868, 0.6114, 0.56, 0.1977, 0.6471, 0.2461, 0.6375, 0.4221, 0.7087, 0.4929, 1.0326, 1.3841, 0.6498, 0, 0.6884, 0.3126, 0.1935, 0.3808, 1.0013, 0.1895, 0.1869, 0.816, 0.1338, 0.1307, 0.2965, 0.3713, 0.2355, 0.1173, 0, 0.1716, 0.7004, 0.9898, 0.4877, 0.4151, 0.165, 0.1799, 0.3854, 0, 0.6331, 1.3695, 0.7681, 0, 0.1944, 0.0146, 0, 0.8149, 0.0012, 0.1307, 0, 0.5549],
-  bias: -1.6187,
+  weights: [1.1841, 0.5996, 0.5589, 0.1968, 0.6368, 0.2334, 0.6313, 0.4179, 0.7054, 0.4889, 1.0297, 1.3808, 0.6467, 0, 0.6718, 0.3025, 0.1832, 0.3815, 0.9975, 0.1873, 0.1858, 0.8167, 0.1339, 0.1427, 0.3002, 0.3555, 0.2334, 0.1163, 0, 0.1537, 0.6926, 0.985, 0.4854, 0.412, 0.1633, 0.1789, 0.3828, 0, 0.6165, 1.3395, 0.7608, 0, 0.1925, 0.0129, 0, 0.8156, 0.0011, 0.1427, 0, 0.5663],
+  bias: -1.6061,
   thresholds: { input: 0.46, output: 0.41 },
 };
