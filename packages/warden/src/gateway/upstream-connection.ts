@@ -2,7 +2,8 @@
  * One connection to an upstream MCP server, as an MCP client (the official SDK): stdio (Warden spawns
  * the command with the resolved environment) or Streamable HTTP (with the resolved headers). Secret
  * references in env and headers are resolved here, when Warden talks upstream, and nowhere else; the
- * agent's own token is never part of what is sent. The connection is opened on first use; a closed or
+ * agent's own token is never part of what is sent. An HTTP upstream is reached through its own pool of
+ * keep-alive sockets (`upstream-fetch.ts`: bounded, origin-bound, redirects refused). The connection is opened on first use; a closed or
  * crashed one is reopened on the next use, no sooner than its backoff (doubling up to 30 s), and calls
  * while it is backing off fail at once with WARDEN_UPSTREAM_UNAVAILABLE. Every request has the
  * upstream's timeout (WARDEN_UPSTREAM_TIMEOUT); protocol errors the upstream returns come back as
@@ -33,6 +34,7 @@ import { WardenError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { version } from '../version.js';
 import type { Upstream } from './types.js';
+import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export interface UpstreamConnection {
   readonly upstream: Upstream;
@@ -87,7 +89,10 @@ function upstreamError(upstream: Upstream, err: unknown): WardenError {
   return new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is unavailable`, { details, cause: err });
 }
 
-async function transportFor(upstream: Upstream, resolve: (value: string) => Promise<string>): Promise<Transport> {
+/** Sockets to one HTTP upstream per connection (one per agent under per-agent isolation); calls beyond wait for one. */
+const UPSTREAM_SOCKETS = 32;
+
+async function transportFor(upstream: Upstream, resolve: (value: string) => Promise<string>, http: () => UpstreamFetch): Promise<Transport> {
   const t = upstream.transport;
   if (t.kind === 'stdio') {
     const env: Record<string, string> = { ...getDefaultEnvironment() };
@@ -96,12 +101,7 @@ async function transportFor(upstream: Upstream, resolve: (value: string) => Prom
   }
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(t.headers)) headers[key] = await resolve(value);
-  // The SDK hands every fetch one shared abort signal; undici keeps a listener on it per request until the
-  // request is garbage-collected, so requests get slower as listeners pile up. Each request gets its own
-  // deadline instead (the protocol's timeout still answers the caller first).
-  const requestTimeout = upstream.timeoutMs + 5000;
-  const ownSignal: typeof fetch = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(requestTimeout) });
-  return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers, redirect: 'error' }, fetch: ownSignal });
+  return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers, redirect: 'error' }, fetch: http().fetch });
 }
 
 export function createUpstreamConnection(upstream: Upstream, options: ConnectOptions): UpstreamConnection {
@@ -111,6 +111,14 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
   let failures = 0;
   let retryAt = 0;
   const listeners: (() => void)[] = [];
+  /** The HTTP client of an HTTP upstream: one pool of sockets for the connection's life, across reconnects. */
+  let fetcher: UpstreamFetch | undefined;
+  const http = (): UpstreamFetch => {
+    if (upstream.transport.kind !== 'http') throw new WardenError('WARDEN_INTERNAL', 'not an HTTP upstream');
+    if (closed) throw new WardenError('WARDEN_UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is closed`);
+    fetcher ??= createUpstreamFetch(new URL(upstream.transport.url), { connections: UPSTREAM_SOCKETS, timeoutMs: upstream.timeoutMs + 5000 });
+    return fetcher;
+  };
   const changed = () => {
     for (const listener of listeners) listener();
   };
@@ -120,7 +128,7 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
     c.setNotificationHandler(ToolListChangedNotificationSchema, changed);
     c.setNotificationHandler(ResourceListChangedNotificationSchema, changed);
     c.setNotificationHandler(PromptListChangedNotificationSchema, changed);
-    const transport = await transportFor(upstream, options.resolve);
+    const transport = await transportFor(upstream, options.resolve, http);
     await c.connect(transport, { timeout: Math.max(upstream.timeoutMs, MIN_SETUP_TIMEOUT_MS) });
     c.onclose = () => {
       if (closed) return;
@@ -189,6 +197,7 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
       const c = client;
       client = undefined;
       if (c) await c.then((x) => x.close(), () => undefined);
+      await fetcher?.close();
     },
   };
 }

@@ -1,0 +1,97 @@
+/**
+ * The HTTP client of one Streamable-HTTP upstream: a `fetch` for the MCP SDK's client transport, built on
+ * an undici `Pool` bound to the upstream's origin (keep-alive, at most `connections` sockets) instead of
+ * the global WHATWG `fetch`, whose `Request` construction and shared-abort-signal bookkeeping cost more
+ * than the rest of forwarding a call. What it sends is exactly what the transport hands it (Warden's
+ * resolved upstream headers and the MCP protocol headers; the agent's token is never among them), and
+ * only to the upstream's own origin. Every request has a deadline (`timeoutMs` for the response headers
+ * and between body chunks; the protocol's own timeout answers the caller first); the transport's shared
+ * abort signal is honoured only by the long-lived `GET` event stream, the requests that come and go get
+ * none (their deadline and `close` end them). A redirect is refused: a 3xx answer is an error, never
+ * followed. JSON answers are read whole before they are handed over; an event stream is passed through.
+ */
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+
+/** The shape of `fetch` the SDK transport takes (`FetchLike` in `@modelcontextprotocol/sdk/shared/transport`). */
+export type UpstreamFetchFn = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface UpstreamFetch {
+  readonly fetch: UpstreamFetchFn;
+  /** Ends every request in flight and closes the sockets. */
+  close(): Promise<void>;
+}
+
+export interface UpstreamFetchOptions {
+  /** At most this many sockets to the upstream (requests beyond wait for one). */
+  connections: number;
+  /** Deadline for the response headers, and for each body chunk of an answer that is not an event stream (ms). */
+  timeoutMs: number;
+  /** How long an idle socket is kept open (ms). */
+  keepAliveMs?: number;
+}
+
+/** Answers that may not carry a body (`new Response` refuses one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function headerRecord(headers: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  if (headers instanceof Headers || Array.isArray(headers)) {
+    for (const [key, value] of headers instanceof Headers ? headers.entries() : headers) out[key.toLowerCase()] = value;
+    return out;
+  }
+  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = typeof value === 'string' ? value : value.join(', ');
+  return out;
+}
+
+function responseHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+    else headers.append(key, value);
+  }
+  return headers;
+}
+
+/** Creates the fetch of the upstream at `url` (only its origin is ever requested). */
+export function createUpstreamFetch(url: URL, options: UpstreamFetchOptions): UpstreamFetch {
+  const origin = url.origin;
+  const pool = new Pool(origin, { connections: options.connections, keepAliveTimeout: options.keepAliveMs ?? 30_000, pipelining: 1 });
+
+  const fetch: UpstreamFetchFn = async (input, init = {}) => {
+    const target = input instanceof URL ? input : new URL(input);
+    if (target.origin !== origin) throw new TypeError(`refusing a request to another origin than the upstream's (${origin})`);
+    if (init.body !== undefined && init.body !== null && typeof init.body !== 'string') throw new TypeError('upstream request bodies are strings');
+    const method = (init.method ?? 'GET').toUpperCase();
+    // Only the event stream (a GET that lives as long as the session) listens to the transport's shared signal.
+    const stream = method === 'GET';
+    const res = await pool.request({
+      path: `${target.pathname}${target.search}`,
+      method,
+      headers: headerRecord(init.headers),
+      body: init.body ?? null,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: stream ? 0 : options.timeoutMs,
+      ...(stream && init.signal ? { signal: init.signal } : {}),
+    });
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      res.body.destroy();
+      throw new TypeError(`the upstream answered with a redirect (${res.statusCode}); redirects are not followed`);
+    }
+    const headers = responseHeaders(res.headers);
+    if (NULL_BODY.has(res.statusCode)) {
+      res.body.destroy();
+      return new Response(null, { status: res.statusCode, headers });
+    }
+    const eventStream = (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+    const body = eventStream ? (Readable.toWeb(res.body) as ReadableStream<Uint8Array>) : new Uint8Array(await res.body.arrayBuffer());
+    return new Response(body, { status: res.statusCode, headers });
+  };
+
+  return {
+    fetch,
+    close: () => pool.destroy(),
+  };
+}
