@@ -7,7 +7,8 @@
  *   two upstreams both offer belongs to the first by name; the other's is left out and logged); a URI
  *   no upstream lists belongs to the first upstream with a template that matches it.
  * Connections come from the pool (`connection-pool.ts`). An upstream's lists are re-read when it
- * announces a change, when the registry or a pin changes, or after `refreshMs`. An upstream that cannot
+ * announces a change, when the registry or a pin changes, or after `refreshMs`; the merged listing and its
+ * by-name lookups are rebuilt only then, not per request. An upstream that cannot
  * be listed contributes nothing until it can (the others still answer).
  *
  * Tool pinning (rug-pull defence, `tool-pins.ts`): every tool listing is shown to the pins, and only tools
@@ -87,6 +88,23 @@ interface Listing {
   templates: CatalogTemplate[];
 }
 
+/** The merged listing of every upstream with its lookups, and what it was merged from. */
+interface Merged {
+  readonly upstreams: readonly Upstream[];
+  readonly from: readonly Listing[];
+  readonly listing: Listing;
+  readonly tools: ReadonlyMap<string, CatalogTool>;
+  readonly prompts: ReadonlyMap<string, CatalogPrompt>;
+  readonly resources: ReadonlyMap<string, CatalogResource>;
+}
+
+/** A lookup by key; an item whose key came earlier is the one found (as a search of the list would). */
+function firstByKey<T>(items: readonly T[], key: (item: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) if (!map.has(key(item))) map.set(key(item), item);
+  return map;
+}
+
 export function exposedToolName(upstream: string, tool: string): string {
   return `${upstream}${TOOL_SEPARATOR}${tool}`;
 }
@@ -97,6 +115,8 @@ export function createCatalog({ upstreams, connect, pins, logger, refreshMs = 60
   const byName = new Map<string, Upstream>();
   let known: { at: number; upstreams: Promise<Upstream[]> } | undefined;
   let names: readonly string[] = [];
+  /** Reused while the upstream list and every upstream's listing are the very ones it was merged from. */
+  let merged: Merged | undefined;
   const pool = createConnectionPool({ connect, onListChanged: (name) => listed.delete(name), ...isolation, now });
 
   const unsubscribe = upstreams.onChange((name) => {
@@ -163,12 +183,19 @@ export function createCatalog({ upstreams, connect, pins, logger, refreshMs = 60
   };
 
   const empty: Listing = { tools: [], prompts: [], resources: [], templates: [] };
-  const all = async (): Promise<Listing> => {
+  /**
+   * The merged listing. Re-merged only when something it was merged from changed: a re-read upstream list
+   * (registry change, `refreshMs`) or an upstream listing re-read (list_changed, pin change, `refreshMs`,
+   * an upstream that failed or recovered) is a new object.
+   */
+  const all = async (): Promise<Merged> => {
     if (!known || now() - known.at >= refreshMs) known = { at: now(), upstreams: upstreams.list() };
     const list = await known.upstreams;
+    const per = await Promise.all(list.map((u) => listingOf(u).catch(() => empty)));
+    const last = merged;
+    if (last && last.upstreams === list && last.from.length === per.length && per.every((l, i) => l === last.from[i])) return last;
     byName.clear();
     for (const upstream of list) byName.set(upstream.name, upstream);
-    const per = await Promise.all(list.map((u) => listingOf(u).catch(() => empty)));
     const firstOnly = <T extends { upstream: string }>(items: T[], key: (item: T) => string): T[] => {
       const seen = new Set<string>();
       return items.filter((item) => {
@@ -179,32 +206,34 @@ export function createCatalog({ upstreams, connect, pins, logger, refreshMs = 60
     };
     const tools = per.flatMap((l) => l.tools);
     names = tools.map((t) => t.name);
-    return {
+    const listing: Listing = {
       tools,
       prompts: per.flatMap((l) => l.prompts),
       resources: firstOnly(per.flatMap((l) => l.resources), (r) => r.uri),
       templates: firstOnly(per.flatMap((l) => l.templates), (t) => t.template.uriTemplate),
     };
+    merged = { upstreams: list, from: per, listing, tools: firstByKey(listing.tools, (t) => t.name), prompts: firstByKey(listing.prompts, (p) => p.name), resources: firstByKey(listing.resources, (r) => r.uri) };
+    return merged;
   };
 
   return {
-    tools: async () => (await all()).tools,
+    tools: async () => (await all()).listing.tools,
     async find(name) {
       if (name.indexOf(TOOL_SEPARATOR) <= 0) return undefined;
-      return (await all()).tools.find((t) => t.name === name);
+      return (await all()).tools.get(name);
     },
-    prompts: async () => (await all()).prompts,
+    prompts: async () => (await all()).listing.prompts,
     async findPrompt(name) {
       if (name.indexOf(TOOL_SEPARATOR) <= 0) return undefined;
-      return (await all()).prompts.find((p) => p.name === name);
+      return (await all()).prompts.get(name);
     },
-    resources: async () => (await all()).resources,
-    resourceTemplates: async () => (await all()).templates,
+    resources: async () => (await all()).listing.resources,
+    resourceTemplates: async () => (await all()).listing.templates,
     async findResource(uri) {
-      const { resources, templates } = await all();
-      const listedResource = resources.find((r) => r.uri === uri);
+      const { resources, listing } = await all();
+      const listedResource = resources.get(uri);
       if (listedResource) return listedResource;
-      const template = templates.find((t) => t.matcher.match(uri) !== null);
+      const template = listing.templates.find((t) => t.matcher.match(uri) !== null);
       return template ? { uri, upstream: template.upstream } : undefined;
     },
     toolNames: () => names,
