@@ -11,13 +11,17 @@
  * approval; content over the size limit is refused (WARDEN_SCREEN_TOO_LARGE). `authorize` asks the one
  * decision point whether the agent may call the tool (`mcp:call_tool` on `Warden::Tool::"<name>"`, in
  * `Warden::Server::"<upstream>"`); the authorizer records the decision durably before it returns
- * (`audit(decision)`). A tool the agent may not call answers exactly like one that does not exist.
+ * (`audit(decision)`) — except for a tool whose approved definition is annotated `readOnlyHint: true`, whose
+ * call is forwarded while its decision entry is written and whose result is released only once both its
+ * decision and result entries are durable (either failing: WARDEN_AUDIT_UNAVAILABLE, nothing released).
+ * A tool the agent may not call answers exactly like one that does not exist.
  * `forward` calls the upstream (Warden's credentials, never the agent's token). `screen(out)` screens the
  * result the same way (per-tool output filters first; `mark` wraps tool output as data; a blocked result is
  * withheld). `audit(result)` records the outcome, the upstream latency, the findings (type, place and
  * score, never the text) and an HMAC digest of the arguments; its index is the call's receipt. A call whose determining policy is annotated
  * `@approval("required")` is held for a human decision between authorize and forward (`approvals.ts`). `observe` hands the outcome to the watch plane (a hook).
- * `tools/list` shows exactly the tools `authorize` would let the agent call — the same function decides.
+ * `tools/list` shows exactly the tools `authorize` would let the agent call — the same function decides,
+ * one durable decision entry per tool, all decided at once so the entries share group commits.
  *
  * Prompts (`prompts/get`, action `mcp:get_prompt` on `Warden::Prompt::"<server>__<prompt>"`) and resources
  * (`resources/read`, `mcp:read_resource` on `Warden::Resource::"<uri>"`, both in their `Warden::Server`) go
@@ -100,15 +104,25 @@ interface Target {
   readonly id: string;
   readonly upstream: string;
   readonly entities: CedarEntity[];
+  /** A tool whose approved definition is annotated `readOnlyHint: true` (prompts and resources: false). */
+  readonly readOnly: boolean;
 }
 
-const toolTarget = (tool: CatalogTool): Target => ({ action: 'mcp:call_tool', kind: 'tool', id: tool.name, upstream: tool.upstream, entities: toolEntities(tool) });
+const toolTarget = (tool: CatalogTool): Target => ({
+  action: 'mcp:call_tool',
+  kind: 'tool',
+  id: tool.name,
+  upstream: tool.upstream,
+  entities: toolEntities(tool),
+  readOnly: tool.tool.annotations?.readOnlyHint === true,
+});
 const promptTarget = (name: string, upstream: string): Target => ({
   action: 'mcp:get_prompt',
   kind: 'prompt',
   id: name,
   upstream,
   entities: [{ uid: { type: 'Warden::Prompt', id: name }, attrs: { name }, parents: [{ type: 'Warden::Server', id: upstream }] }, serverEntity(upstream)],
+  readOnly: false,
 });
 const resourceTarget = (uri: string, upstream: string): Target => ({
   action: 'mcp:read_resource',
@@ -116,6 +130,7 @@ const resourceTarget = (uri: string, upstream: string): Target => ({
   id: uri,
   upstream,
   entities: [{ uid: { type: 'Warden::Resource', id: uri }, attrs: { uri }, parents: [{ type: 'Warden::Server', id: upstream }] }, serverEntity(upstream)],
+  readOnly: false,
 });
 
 /** Top-level scalar arguments as the policy's `context.arguments` (a set of {key, value} strings). */
@@ -138,8 +153,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const now = options.now ?? Date.now;
   const screen = options.screen;
 
-  /** The authorize stage: the ONE function deciding both listing and requesting. */
-  function decide(caller: GatewayCaller, target: Target, args: Record<string, unknown> | undefined, findings: readonly ContentFinding[]): Promise<Decision> {
+  /**
+   * The authorize stage: the ONE function deciding both listing and requesting. With `record: 'deferred'`
+   * the decision's audit entry is still being written when it returns (`Decision.recorded`).
+   */
+  function decide(
+    caller: GatewayCaller,
+    target: Target,
+    args: Record<string, unknown> | undefined,
+    findings: readonly ContentFinding[],
+    record: 'durable' | 'deferred' = 'durable',
+  ): Promise<Decision> {
     const context = {
       ...adminContext(now(), caller.source?.ip),
       findings: { categories: [...new Set(findings.map((f) => f.category))], highestScore: Math.max(0, ...findings.map((f) => Math.round(f.score * 100))) },
@@ -148,14 +172,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const resourceType = target.kind === 'tool' ? 'Warden::Tool' : target.kind === 'prompt' ? 'Warden::Prompt' : 'Warden::Resource';
     return authorize(
       { principal: { type: 'Warden::Agent', id: caller.agent }, action: { type: 'Warden::Action', id: target.action }, resource: { type: resourceType, id: target.id }, context },
-      { extraEntities: target.entities, ...(caller.source ? { source: caller.source } : {}) },
+      { extraEntities: target.entities, record, ...(caller.source ? { source: caller.source } : {}) },
     );
   }
 
+  /** A listing: one decision (and one durable audit entry) per item, all made at once so their entries share commits. */
   async function visible<T>(caller: GatewayCaller, items: readonly T[], targetOf: (item: T) => Target): Promise<T[]> {
-    const shown: T[] = [];
-    for (const item of items) if ((await decide(caller, targetOf(item), undefined, [])).decision === 'allow') shown.push(item);
-    return shown;
+    const decisions = await Promise.all(items.map((item) => decide(caller, targetOf(item), undefined, [])));
+    return items.filter((_, i) => decisions[i]!.decision === 'allow');
   }
 
   /** Records a request refused before authorization (rate limit, content too large to screen), then throws its error. */
@@ -181,13 +205,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   /**
    * The stages after limit, for one request: screen(in) -> authorize (+ audit(decision)) -> approval ->
-   * forward -> screen(out) -> audit(result) -> observe. `hidden` is the error for a denied request.
+   * forward -> screen(out) -> audit(result) -> observe. `hidden` makes the error for a denied request.
+   *
+   * audit(decision) is durable before forward, except for a read-only tool: its call is forwarded while the
+   * decision entry is being written, and audit(result) releases the result only once both the decision
+   * and the result entries are durable — if either cannot be written the agent gets WARDEN_AUDIT_UNAVAILABLE
+   * and nothing else. A read-only call that needs approval waits for its decision entry before the approval.
    */
   async function run<R extends CallToolResult | GetPromptResult | ReadResourceResult, A extends Record<string, unknown> | undefined>(
     caller: GatewayCaller,
     target: Target,
     args: A,
-    hidden: WardenError,
+    hidden: () => WardenError,
     forward: (connection: UpstreamConnection, args: A) => Promise<R>,
   ): Promise<CallOutcome<R>> {
     // screen(in): findings go to the policy context; redaction and tokenization change what is forwarded
@@ -199,14 +228,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       throw err;
     }
     const findingsIn = screenedIn.findings;
-    // authorize + audit(decision)
-    const decision = await decide(caller, target, args, findingsIn);
-    if (decision.decision !== 'allow') throw hidden;
+    // authorize + audit(decision): durable here, or (read-only tools) by the time the result is released
+    const decision = await decide(caller, target, args, findingsIn, target.readOnly ? 'deferred' : 'durable');
+    const decisionRecorded = decision.recorded ?? Promise.resolve();
+    if (decision.decision !== 'allow') {
+      await decisionRecorded;
+      throw hidden();
+    }
     const approvals = target.kind === 'tool' ? options.approvals : undefined;
     let failure: WardenError | undefined =
       screenedIn.outcome === 'block' || (screenedIn.outcome === 'approve' && !approvals) ? screenBlocked('arguments', findingsIn) : undefined;
     // approval (tool calls: held until an admin decides, single use, bound to agent, tool and argument digest)
-    if (!failure && approvals && (screenedIn.outcome === 'approve' || approvals.needsApproval(decision))) await approvals.store.await({ agent: caller.agent, tool: target.id, args });
+    if (!failure && approvals && (screenedIn.outcome === 'approve' || approvals.needsApproval(decision))) {
+      await decisionRecorded;
+      await approvals.store.await({ agent: caller.agent, tool: target.id, args });
+    }
     // forward
     const started = now();
     let result: R | undefined;
@@ -233,10 +269,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
       if (failure) result = undefined;
     }
-    // audit(result): fail closed — a result that cannot be recorded is not returned.
-    let index: number;
+    // audit(result): fail closed — a result is returned only once it and its decision are recorded.
+    let resultRecorded: Promise<{ index: number }>;
     try {
-      ({ index } = await audit.append({
+      resultRecorded = audit.append({
         class: 'api_activity',
         activityId: 99,
         action: target.action.replace(':', '.'),
@@ -252,10 +288,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           ...(findingsIn.length + findingsOut.length > 0 ? { findings: findingSummary([...findingsIn, ...findingsOut]) } : {}),
         },
         sensitive: { arguments: JSON.stringify(args ?? {}) },
-      }));
+      });
     } catch (err) {
-      throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', `could not record the ${target.kind} request`, { cause: err });
+      resultRecorded = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    const [decisionEntry, resultEntry] = await Promise.allSettled([decisionRecorded, resultRecorded]);
+    if (decisionEntry.status === 'rejected' || resultEntry.status === 'rejected') {
+      const cause: unknown = decisionEntry.status === 'rejected' ? decisionEntry.reason : (resultEntry as PromiseRejectedResult).reason;
+      throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', `could not record the ${target.kind} request`, { cause });
+    }
+    const index = resultEntry.value.index;
     // observe
     options.observe?.({ agent: caller.agent, tool: target.id, outcome: failure ? 'failure' : 'success', latencyMs });
     // A failed request's error carries its receipt too.
@@ -273,7 +315,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await limit(caller, { kind: 'tool', id: name });
       const tool = await catalog.find(name);
       if (!tool) throw unknownTool(name);
-      return run(caller, toolTarget(tool), args, unknownTool(name), (connection, screened) => connection.callTool(tool.tool.name, screened));
+      return run(caller, toolTarget(tool), args, () => unknownTool(name), (connection, screened) => connection.callTool(tool.tool.name, screened));
     },
 
     async listPrompts(caller) {
@@ -285,7 +327,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await limit(caller, { kind: 'prompt', id: name });
       const prompt = await catalog.findPrompt(name);
       if (!prompt) throw unknownPrompt(name);
-      return run(caller, promptTarget(name, prompt.upstream), args, unknownPrompt(name), (connection, screened) => connection.getPrompt(prompt.prompt.name, screened));
+      return run(caller, promptTarget(name, prompt.upstream), args, () => unknownPrompt(name), (connection, screened) => connection.getPrompt(prompt.prompt.name, screened));
     },
 
     async listResources(caller) {
@@ -302,7 +344,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await limit(caller, { kind: 'resource', id: uri });
       const resource = await catalog.findResource(uri);
       if (!resource) throw unknownResource(uri);
-      return run(caller, resourceTarget(uri, resource.upstream), undefined, unknownResource(uri), (connection) => connection.readResource(uri));
+      return run(caller, resourceTarget(uri, resource.upstream), undefined, () => unknownResource(uri), (connection) => connection.readResource(uri));
     },
   };
 }

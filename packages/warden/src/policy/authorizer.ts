@@ -3,7 +3,9 @@
  * providers, plus caller-supplied entities that never override a provider's), evaluates with the
  * active policy set (or reuses a cached evaluation), and appends an `api_activity` audit entry naming
  * the decision id, effect, determining policies and set version before it returns. If the audit append
- * fails it throws WARDEN_AUDIT_UNAVAILABLE, so nothing is ever allowed without a durable record. An
+ * fails it throws WARDEN_AUDIT_UNAVAILABLE, so nothing is ever allowed without a durable record. A caller
+ * that releases nothing before the entry is durable may ask for `record: 'deferred'` and await
+ * `Decision.recorded` itself (the gateway does, for read-only tools: it forwards meanwhile). An
  * unknown principal, a provider failure or a missing policy set denies. The entry's `details.replay`
  * makes the decision replayable by the change gate (`dry-run.ts`): the request refs, the context without
  * its sensitive fields (tool `arguments` and KMS `encryptionContext` go through the event's `sensitive`
@@ -25,6 +27,11 @@ export interface Decision extends Evaluation {
   policySetVersion: number;
   /** The index of the decision's audit entry (when the log reports one), for `Warden-Audit-Index`. */
   auditIndex?: number;
+  /**
+   * With `record: 'deferred'`: settles once the decision's audit entry is durable, rejecting with
+   * WARDEN_AUDIT_UNAVAILABLE when it cannot be written. Absent otherwise (the entry was durable before return).
+   */
+  recorded?: Promise<void>;
 }
 export type AuditActor = { type: 'agent' | 'admin' | 'operator' | 'system'; id: string };
 export interface AuthorizeOptions {
@@ -32,6 +39,12 @@ export interface AuthorizeOptions {
   source?: { ip?: string; requestId?: string };
   /** Defaults to the principal (`agent` for Warden::Agent, `admin` for Warden::Admin). */
   actor?: AuditActor;
+  /**
+   * `durable` (default): return only once the decision's audit entry is durable. `deferred`: return as soon
+   * as the decision is made, its entry being written meanwhile (`Decision.recorded`); only for a caller
+   * that releases nothing before `recorded` has resolved.
+   */
+  record?: 'durable' | 'deferred';
 }
 export interface Authorizer {
   /** Resolves, evaluates, audits (durably, before returning) and caches one decision. */
@@ -208,14 +221,28 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
         // A request that cannot be serialized is still recorded, just not replayable.
         event.details = { errors: decision.errors };
       }
-      let appended: unknown;
+      let appending: Promise<unknown>;
       try {
-        appended = await audit.append(event);
+        appending = audit.append(event);
       } catch (err) {
-        throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'Could not record the authorization decision', { cause: err });
+        appending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
-      const index = (appended as { index?: unknown } | undefined)?.index;
-      if (typeof index === 'number') decision.auditIndex = index;
+      const recorded = appending.then(
+        (appended) => {
+          const index = (appended as { index?: unknown } | undefined)?.index;
+          if (typeof index === 'number') decision.auditIndex = index;
+        },
+        (err: unknown) => {
+          throw new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'Could not record the authorization decision', { cause: err });
+        },
+      );
+      if (opts.record === 'deferred') {
+        // Handled here so a caller that fails before awaiting it leaves no unhandled rejection; it still rejects for the caller.
+        recorded.catch(() => undefined);
+        decision.recorded = recorded;
+        return decision;
+      }
+      await recorded;
       return decision;
     },
     dryRun(proposed, opts = {}) {
