@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntryBody } from '../audit/index.js';
+import type { AuditEntryBody, AuditEvent } from '../audit/index.js';
 import { isWardenError } from '../errors/index.js';
 import type { Agent, AgentLookup } from '../identity/types.js';
 import { screenSchema } from '../config/schema.js';
@@ -240,6 +240,66 @@ describe('gateway pipeline (real stdio upstream, real authorizer and audit log)'
     expect(['WARDEN_UPSTREAM_UNAVAILABLE', 'ok']).toContain(after);
     await new Promise((r) => setTimeout(r, 400));
     expect(await code(pipeline.callTool({ agent: 'reader-bot' }, 'slowpoke__echo', { text: 'back' }))).toBe('ok');
+  });
+
+  it('fails closed when the audit log cannot record: a read-only call may be forwarded but its result is withheld; any other call is not forwarded', async () => {
+    // The audit log at the edge: the real one, unless `failing` says this append is refused (a full disk).
+    let failing: (event: AuditEvent) => boolean = () => false;
+    const flaky = { append: (event: AuditEvent) => (failing(event) ? Promise.reject(new Error('disk full')) : audit.log.append(event)) };
+    const engine = createPolicyEngine();
+    const set = engine.compile(1, [{ name: 'gw.cedar', text: policies }]);
+    const flakyAuthorizer = createAuthorizer({ engine, active: () => set, providers: [agentEntityProvider(lookup)], audit: flaky, cacheSize: 0 });
+    const guarded = createPipeline({ catalog, authorize: (r, o) => flakyAuthorizer.authorize(r, o), audit: flaky, limiter: createRateLimiter({}) });
+    const operator = { agent: 'admin-bot' };
+    // How many tool calls the shared gh process has answered (the pid call included).
+    const answered = async () => (JSON.parse(((await guarded.callTool(operator, 'gh__pid', {})).result.content[0] as { text: string }).text) as { calls: number }).calls;
+    const decisions = (event: AuditEvent) => event.action === 'mcp:call_tool';
+    const results = (event: AuditEvent) => event.action === 'mcp.call_tool';
+
+    // Normally: a read-only call's decision entry is durable, before its result entry, which names it.
+    const { auditIndex } = await guarded.callTool(operator, 'gh__echo', { text: 'x' });
+    const [resultEntry] = await audit.log.entries(auditIndex, 1);
+    const result = JSON.parse(resultEntry!.body!) as AuditEntryBody;
+    const earlier = (await audit.log.entries(0, auditIndex)).map((e) => JSON.parse(e.body!) as AuditEntryBody);
+    expect(earlier.some((e) => e.action === 'mcp:call_tool' && e.decision?.id === result.decision?.id && e.decision?.effect === 'allow')).toBe(true);
+
+    // A destructive tool whose decision cannot be recorded is never forwarded.
+    const before = await answered();
+    failing = decisions;
+    expect(await code(guarded.callTool(operator, 'gh__delete_repo', { repo: 'prod' }))).toBe('WARDEN_AUDIT_UNAVAILABLE');
+    failing = () => false;
+    expect(await answered()).toBe(before + 1);
+
+    // A read-only tool is forwarded meanwhile, but without its decision entry nothing comes back.
+    failing = decisions;
+    const withheld = await guarded.callTool(operator, 'gh__echo', { text: 'no decision entry' }).then(
+      () => 'released',
+      (err: unknown) => (isWardenError(err) ? `${err.code} ${JSON.stringify(err.details ?? {})}` : 'other'),
+    );
+    failing = () => false;
+    expect(withheld).toBe('WARDEN_AUDIT_UNAVAILABLE {}');
+    expect(await answered()).toBe(before + 3);
+    // Without its result entry neither.
+    failing = results;
+    expect(await code(guarded.callTool(operator, 'gh__echo', { text: 'no result entry' }))).toBe('WARDEN_AUDIT_UNAVAILABLE');
+    expect(await code(guarded.callTool(operator, 'gh__delete_repo', { repo: 'prod' }))).toBe('WARDEN_AUDIT_UNAVAILABLE');
+    failing = () => false;
+    // A denied read-only call whose decision cannot be recorded is refused as unrecordable, and not forwarded.
+    const reader = { agent: 'reader-bot' };
+    const beforeDenied = await answered();
+    failing = decisions;
+    expect(await code(guarded.callTool(reader, 'gh__crash', {}))).toBe('WARDEN_AUDIT_UNAVAILABLE');
+    failing = () => false;
+    expect(await answered()).toBe(beforeDenied + 1);
+
+    // A listing records one decision per tool; if they cannot be recorded, nothing is listed.
+    const size = await audit.log.size();
+    const listed = await guarded.listTools(reader);
+    expect(await audit.log.size()).toBe(size + (await catalog.tools()).length);
+    expect(listed.length).toBeGreaterThan(0);
+    failing = decisions;
+    expect(await code(guarded.listTools(reader))).toBe('WARDEN_AUDIT_UNAVAILABLE');
+    failing = () => false;
   });
 
   it('rate-limits per agent and tool, and records the refusal', async () => {
