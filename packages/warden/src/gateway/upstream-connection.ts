@@ -5,13 +5,16 @@
  * agent's own token is never part of what is sent. An HTTP upstream is reached through its own pool of
  * keep-alive sockets (`upstream-fetch.ts`: bounded, origin-bound, redirects refused). The connection is opened on first use; a closed or
  * crashed one is reopened on the next use, no sooner than its backoff (doubling up to 30 s), and calls
- * while it is backing off fail at once with WARDEN_UPSTREAM_UNAVAILABLE. Every request has the
+ * while it is backing off fail at once with WARDEN_UPSTREAM_UNAVAILABLE. An HTTP upstream that answers
+ * 404 to a request in a session has ended the session (a restart, an expiry): the MCP transport spec
+ * asks for a new session, so the connection initializes again and sends the request once more (the
+ * upstream did not process it). Every request has the
  * upstream's timeout (WARDEN_UPSTREAM_TIMEOUT); protocol errors the upstream returns come back as
  * WARDEN_UPSTREAM_ERROR with its message, and malformed answers as WARDEN_UPSTREAM_INVALID.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResultSchema,
@@ -162,9 +165,26 @@ export function createUpstreamConnection(upstream: Upstream, options: ConnectOpt
     return opening;
   };
 
+  /** Drops a client whose session the upstream has ended; the next `open` starts a new one at once. */
+  const forget = async (c: Client): Promise<void> => {
+    if (client === undefined) return;
+    const current = await client.catch(() => undefined);
+    if (current !== c) return;
+    client = undefined;
+    c.onclose = undefined;
+    await c.close().catch(() => undefined);
+  };
+
   const request = async <T>(work: (c: Client) => Promise<T> | T): Promise<T> => {
     try {
-      return await work(await open());
+      const c = await open();
+      try {
+        return await work(c);
+      } catch (err) {
+        if (!(err instanceof StreamableHTTPError && err.code === 404)) throw err;
+        await forget(c);
+        return await work(await open());
+      }
     } catch (err) {
       throw upstreamError(upstream, err);
     }
