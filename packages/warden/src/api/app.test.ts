@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +128,27 @@ describe('HTTP boundary', () => {
 });
 
 describe('readiness', () => {
+  it('writes one access line per request, with the request id and secrets in the URL redacted', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logged = await buildApp({ logger: createLogger({ level: 'info', destination }), bodyLimit: 2048, routes: [testRoutes] });
+    try {
+      const res = await logged.inject({ method: 'POST', url: '/test/echo?access_token=t0k-SECRET', payload: { name: 'x' }, headers: { 'x-request-id': 'req-12345678' } });
+      expect(res.statusCode).toBe(200);
+      await logged.close(); // onResponse runs after inject resolves; closing waits for it
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ msg: 'request completed', reqId: 'req-12345678', req: { method: 'POST', url: '/test/echo?access_token=[REDACTED]' }, res: { statusCode: 200 } });
+      expect(JSON.stringify(lines)).not.toContain('t0k-SECRET');
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('reports 503 when the store is unreachable', async () => {
     const app = await buildApp({
       logger: createLogger({ level: 'silent' }),

@@ -38,6 +38,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestIdFor,
     requestIdHeader: false,
     forceCloseConnections: 'idle',
+    // One access line per request (below), not fastify's two ("incoming request" and "request completed").
+    disableRequestLogging: true,
     return503OnClosing: true,
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
@@ -50,6 +52,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    done();
   });
 
   app.setErrorHandler(async (err, request, reply) => {
