@@ -71,7 +71,8 @@ const set50 = engine.compile(1, [{ name: 'bench.cedar', text: policies(50) }]);
 const set1000 = engine.compile(2, [{ name: 'bench.cedar', text: policies(1000) }]);
 const audited: unknown[] = [];
 const audit = { append: (e: unknown) => { audited.push(e); if (audited.length > 10_000) audited.length = 0; return Promise.resolve(); } };
-const providers = [agentEntityProvider(lookup)];
+/** As the server composes it (`server/policy.ts`): resolved agents are kept for 1 s. */
+const providers = [agentEntityProvider(lookup, { cacheTtlMs: 1000 })];
 let evaluations = 0;
 const counting = { ...engine, evaluate: (...args: Parameters<typeof engine.evaluate>) => (evaluations++, engine.evaluate(...args)) };
 const cached = createAuthorizer({ engine: counting, active: () => set50, providers, audit, cacheSize: 10_000 });
