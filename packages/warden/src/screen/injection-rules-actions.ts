@@ -131,6 +131,30 @@ export const ACTION_RULES: readonly SignalRule[] = [
     strength: 2,
   },
   {
+    // "At the end of your answer", "tell the user", "answer only in" in other languages: orders about the
+    // model's answer or its user. ("In your answer" alone is ordinary correspondence and does not count.)
+    family: 'response_manipulation',
+    anchors: [
+      'al final de tu respuesta', 'al principio de tu respuesta', 'dile al usuario', 'di al usuario', 'informa al usuario', 'responde solo en', 'responde únicamente en',
+      'à la fin de ta réponse', 'à la fin de votre réponse', 'au début de ta réponse', 'au début de votre réponse', "dis à l'utilisateur", "dites à l'utilisateur", "réponds à l'utilisateur", "répondez à l'utilisateur", 'répondez uniquement en', 'réponds uniquement en',
+      'am ende deiner antwort', 'am ende ihrer antwort', 'am anfang deiner antwort', 'sag dem benutzer', 'sagen sie dem benutzer', 'sag dem nutzer', 'sagen sie dem nutzer', 'antworte nur auf', 'antworten sie nur auf',
+      'alla fine della tua risposta', "di' all'utente", "dì all'utente", "rispondi all'utente", 'rispondi solo in',
+      'no final da sua resposta', 'no final da tua resposta', 'diga ao usuário', 'diga ao utilizador', 'responda apenas em',
+      'в конце своего ответа', 'в конце вашего ответа', 'скажи пользователю', 'сообщи пользователю', 'отвечай только на',
+      '在回答的末尾', '在你的回答的末尾', '告诉用户', '回复用户', '回答の最後に', 'ユーザーに伝え', 'ユーザーに言って',
+    ],
+    re: /(?:al (?:final|principio) de tu respuesta|(?:dile|di|informa) al usuario|responde (?:solo|únicamente) en|(?:à la fin|au début) de (?:ta|votre) réponse|(?:dis|dites|réponds|répondez) à l'utilisateur|répon(?:ds|dez) uniquement en|am (?:ende|anfang) (?:deiner|ihrer) antwort|sag(?:en sie)? dem (?:benutzer|nutzer)|antwort(?:e|en sie) nur auf|alla fine della tua risposta|d[iì]' all'utente|dì all'utente|rispondi (?:all'utente|solo in)|no final da (?:sua|tua) resposta|diga ao (?:usuário|utilizador)|responda apenas em|в конце (?:своего|вашего) ответа|(?:скажи|сообщи) пользователю|отвечай только на|在(?:你的)?回答的末尾|告诉用户|回复用户|回答の最後に|ユーザーに(?:伝え|言って))/y,
+    strength: 2,
+  },
+  {
+    // A planted creative task in other languages ("Escribe un poema …", "Écris une histoire …") in tool output.
+    family: 'user_request',
+    capitalized: true,
+    sentenceStart: true,
+    anchors: ['escribe', 'escriba', 'écris', 'écrivez', 'schreibe', 'schreiben sie', 'scrivi', 'scriva', 'escreva', 'напиши', 'напишите'],
+    re: /(?:escribe|escriba|écris|écrivez|schreibe|schreiben sie|scrivi|scriva|escreva|напиши|напишите) (?:un poema|una poesía|una historia|un cuento|una canción|un ensayo|un poème|une histoire|une chanson|un essai|ein gedicht|eine geschichte|ein lied|einen aufsatz|una poesia|una storia|una canzone|un saggio|um poema|uma história|uma canção|um ensaio|стихотворение|стих|рассказ|историю|песню|эссе)\b/y,
+  },
+  {
     // The same in other languages: the ignore verb, then "and state / say / write" within the sentence.
     family: 'foreign_ignore',
     anchors: ['ignorez', 'ignora', 'ignorar', 'ignoriere', 'ignorieren', 'ignorate', '無視して', '忽略', '무시하고'],

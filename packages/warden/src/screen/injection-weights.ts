@@ -14,58 +14,58 @@ export interface InjectionModel {
 
 export const INJECTION_MODEL: InjectionModel = {
   features: [
-    "ignore_instructions", // 1.1841
-    "instruction_override", // 0.5996
-    "role_marker", // 0.5589
-    "context_break", // 0.1968
-    "jailbreak", // 0.6368
-    "persona", // 0.2334
-    "addressed_to_model", // 0.6313
-    "response_manipulation", // 0.4179
-    "answer_steering", // 0.7054
-    "encoding_trick", // 0.4889
-    "prompt_leak", // 1.0297
-    "secret_request", // 1.3808
-    "exfiltration_link", // 0.6467
+    "ignore_instructions", // 1.1856
+    "instruction_override", // 0.5989
+    "role_marker", // 0.5595
+    "context_break", // 0.197
+    "jailbreak", // 0.6382
+    "persona", // 0.2341
+    "addressed_to_model", // 0.632
+    "response_manipulation", // 0.445
+    "answer_steering", // 0.7063
+    "encoding_trick", // 0.4892
+    "prompt_leak", // 1.0312
+    "secret_request", // 1.3831
+    "exfiltration_link", // 0.6473
     "link_lure", // 0
-    "tool_invocation", // 0.6718
-    "user_request", // 0.3025
-    "embedded_question", // 0.1832
-    "authority_claim", // 0.3815
-    "foreign_ignore", // 0.9975
-    "hypothetical_frame", // 0.1873
-    "fake_dialogue", // 0.1858
-    "hidden_text", // 0.8167
-    "encoded_payload", // 0.1339
-    "tool_name", // 0.1427
-    "ignore_instructions@output", // 0.3002
-    "instruction_override@output", // 0.3555
+    "tool_invocation", // 0.6722
+    "user_request", // 0.3057
+    "embedded_question", // 0.1859
+    "authority_claim", // 0.3825
+    "foreign_ignore", // 0.9745
+    "hypothetical_frame", // 0.1883
+    "fake_dialogue", // 0.186
+    "hidden_text", // 0.8168
+    "encoded_payload", // 0.134
+    "tool_name", // 0.1429
+    "ignore_instructions@output", // 0.3001
+    "instruction_override@output", // 0.3561
     "role_marker@output", // 0.2334
     "context_break@output", // 0.1163
     "jailbreak@output", // 0
-    "persona@output", // 0.1537
-    "addressed_to_model@output", // 0.6926
-    "response_manipulation@output", // 0.985
-    "answer_steering@output", // 0.4854
-    "encoding_trick@output", // 0.412
-    "prompt_leak@output", // 0.1633
-    "secret_request@output", // 0.1789
+    "persona@output", // 0.1535
+    "addressed_to_model@output", // 0.6928
+    "response_manipulation@output", // 0.9689
+    "answer_steering@output", // 0.4856
+    "encoding_trick@output", // 0.4117
+    "prompt_leak@output", // 0.1632
+    "secret_request@output", // 0.1786
     "exfiltration_link@output", // 0.3828
     "link_lure@output", // 0
-    "tool_invocation@output", // 0.6165
-    "user_request@output", // 1.3395
-    "embedded_question@output", // 0.7608
+    "tool_invocation@output", // 0.6168
+    "user_request@output", // 1.3389
+    "embedded_question@output", // 0.7607
     "authority_claim@output", // 0
-    "foreign_ignore@output", // 0.1925
+    "foreign_ignore@output", // 0.1982
     "hypothetical_frame@output", // 0.0129
     "fake_dialogue@output", // 0
     "hidden_text@output", // 0.8156
     "encoded_payload@output", // 0.0011
-    "tool_name@output", // 0.1427
+    "tool_name@output", // 0.1429
     "length", // 0
-    "output", // 0.5663
+    "output", // 0.5706
   ],
-  weights: [1.1841, 0.5996, 0.5589, 0.1968, 0.6368, 0.2334, 0.6313, 0.4179, 0.7054, 0.4889, 1.0297, 1.3808, 0.6467, 0, 0.6718, 0.3025, 0.1832, 0.3815, 0.9975, 0.1873, 0.1858, 0.8167, 0.1339, 0.1427, 0.3002, 0.3555, 0.2334, 0.1163, 0, 0.1537, 0.6926, 0.985, 0.4854, 0.412, 0.1633, 0.1789, 0.3828, 0, 0.6165, 1.3395, 0.7608, 0, 0.1925, 0.0129, 0, 0.8156, 0.0011, 0.1427, 0, 0.5663],
-  bias: -1.6061,
-  thresholds: { input: 0.46, output: 0.41 },
+  weights: [1.1856, 0.5989, 0.5595, 0.197, 0.6382, 0.2341, 0.632, 0.445, 0.7063, 0.4892, 1.0312, 1.3831, 0.6473, 0, 0.6722, 0.3057, 0.1859, 0.3825, 0.9745, 0.1883, 0.186, 0.8168, 0.134, 0.1429, 0.3001, 0.3561, 0.2334, 0.1163, 0, 0.1535, 0.6928, 0.9689, 0.4856, 0.4117, 0.1632, 0.1786, 0.3828, 0, 0.6168, 1.3389, 0.7607, 0, 0.1982, 0.0129, 0, 0.8156, 0.0011, 0.1429, 0, 0.5706],
+  bias: -1.6123,
+  thresholds: { input: 0.47, output: 0.42 },
 };
