@@ -185,6 +185,13 @@ export const ACTION_RULES: readonly SignalRule[] = [
     strength: (m) => (DATA_NOUNS.test(m[1] ?? '') ? 2 : 1),
   },
   {
+    // "Send it to <address>" in other languages ("envíalos a abc@xyz.com", "schicke sie an …", "发送到 …").
+    family: 'exfiltration_link',
+    anchors: ['envía', 'envíalos', 'envíalas', 'envíalo', 'envíe', 'envoie', 'envoyez', 'envoyer', 'sende', 'senden sie', 'schicke', 'schicken sie', 'invia', 'inviali', 'inviare', 'envie', 'envia', 'отправь', 'отправьте', 'перешли', 'перешлите', '发送到', '发送给', '发给', '转发给', '送信して', '転送して'],
+    re: /(?:envía(?:l[oa]s?)?|envíe|envoie[rz]?|envoyez|envoyer|sende|senden sie|schicke|schicken sie|invia(?:li|re)?|envie|envia|отправь(?:те)?|перешли(?:те)?|发送到|发送给|发给|转发给|送信して|転送して)[^\n]{0,80}?(?:https?:\/\/|[\w.+-]{1,40}@[\w-]{1,40}\.[a-z])/y,
+    strength: 1.5,
+  },
+  {
     // "Email the credentials to ...": only with data worth stealing (plain "email the report to" is ordinary).
     family: 'exfiltration_link',
     anchors: ['email', 'e-mail', 'mail'],
