@@ -1,14 +1,26 @@
 /**
  * Group commit for the audit log. `append(event)` queues the event and resolves only once the
  * transaction holding its entry has committed; every append queued while a commit is in flight shares
- * the next transaction (up to `maxBatch`). Each transaction takes the log's write lock (SQLite:
- * `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock), reads the stored size and last
- * leaf, so processes and nodes sharing one database never fork the log, resumes the frontier (from the
- * in-memory copy when the stored size and last leaf prove it current, else from the stored nodes),
- * assigns contiguous indexes, and inserts the entries and every newly completed perfect subtree with
- * multi-row inserts. Any failure rejects every caller of the batch with WARDEN_AUDIT_UNAVAILABLE and
- * marks the log unhealthy until a later commit succeeds. An event that cannot be serialized is refused
- * alone (WARDEN_VALIDATION_FAILED) and takes no index.
+ * the next transaction (up to `maxBatch`); one commit is in flight at a time. Every transaction takes the
+ * log's write lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock) and checks
+ * the stored size and last leaf inside it, so processes and nodes sharing one database never fork the
+ * log; entries get contiguous indexes and are inserted with every newly completed perfect subtree by
+ * multi-row inserts.
+ *
+ * Two ways to commit. In process (PostgreSQL, in-memory SQLite, or without a writer): the transaction
+ * reads the last entry, resumes the frontier (from the in-memory copy when the stored size and last leaf
+ * prove it current, else from the stored nodes) and inserts. Through a `SqliteWriter` (a file-backed
+ * SQLite store): the batch is built on the cached frontier (read from the store outside any transaction
+ * when there is none) and a worker thread with its own connection commits it, so the COMMIT's fsync
+ * never blocks the event loop and appends arriving meanwhile form the next batch. The worker commits only
+ * if the log is still at the size and last leaf the batch was built on; when another connection appended
+ * first (`stale`) the batch is rebuilt and committed once more in process. Batches are built on a copy of
+ * the cached frontier, which a commit replaces only once it is durable.
+ *
+ * Any failure (including the worker's error, crash or exit) rejects every caller of the batch with
+ * WARDEN_AUDIT_UNAVAILABLE, drops the cached frontier and marks the log unhealthy until a later commit
+ * succeeds; the next batch starts a new worker. An event that cannot be serialized is refused alone
+ * (WARDEN_VALIDATION_FAILED) and takes no index. `close()` flushes, then closes the writer.
  */
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { WardenError } from '../errors/index.js';
@@ -17,16 +29,13 @@ import type { Database } from '../store/database.js';
 import type { StoreKind } from '../store/migrations/index.js';
 import { entryBody, entryBytes, type AuditEvent } from './event.js';
 import { createFrontier, frontierNodes, leafHash, type Frontier } from './merkle.js';
+import { SQLITE_ROWS_PER_INSERT, type SqliteWriter } from './sqlite-writer.js';
 import { readPerfect } from './tree-store.js';
 
 /** pg_advisory_xact_lock key of the audit log writer (an arbitrary constant shared by every node). */
 export const AUDIT_WRITE_LOCK = '6287652542838440277';
-/**
- * Rows per multi-row INSERT. SQLite's statement preparation grows much faster than linearly past ~64
- * rows (a 500-row VALUES list takes ~2.6 ms to prepare, a 64-row one ~30 µs); PostgreSQL prefers fewer
- * round trips (500 rows × 4 columns stays far below its 65,535 parameters).
- */
-const ROWS_PER_INSERT: Record<StoreKind, number> = { sqlite: 64, postgres: 500 };
+/** Rows per multi-row INSERT: PostgreSQL prefers fewer round trips (500 rows × 4 columns stays far below its 65,535 parameters). */
+const ROWS_PER_INSERT: Record<StoreKind, number> = { sqlite: SQLITE_ROWS_PER_INSERT, postgres: 500 };
 
 export interface AppendResult {
   index: number;
@@ -49,6 +58,11 @@ export interface AppenderOptions {
   readonly hmac: (value: string) => string;
   readonly maxBatch: number;
   readonly logger: Pick<Logger, 'error' | 'info'>;
+  /**
+   * Commits SQLite batches off the event loop (a file-backed SQLite store only). The appender owns it:
+   * `close()` closes it. Without one, every commit runs in process.
+   */
+  readonly sqliteWriter?: SqliteWriter;
   /** The entry time source (tests). */
   readonly now?: () => Date;
 }
@@ -59,20 +73,29 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** What the last successful commit left: enough to prove the in-memory frontier is still current. */
+/** A log state: enough to prove the in-memory frontier is still current. */
 interface Cached {
   size: number;
   lastLeaf: Buffer | undefined;
   frontier: Frontier;
 }
 
+/** A batch built on a log state: the rows to insert and the state they lead to. */
+interface Built {
+  accepted: Array<{ pending: Pending; result: AppendResult }>;
+  entries: unknown[];
+  nodes: unknown[];
+  next: Cached;
+}
+
 export function createAppender(options: AppenderOptions): Appender {
-  const { db, kind, hmac, maxBatch, logger, now = () => new Date() } = options;
+  const { db, kind, hmac, maxBatch, logger, sqliteWriter, now = () => new Date() } = options;
   let queue: Pending[] = [];
   let draining: Promise<void> | undefined;
   let cached: Cached | undefined;
   let isHealthy = true;
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const unavailable = (cause: unknown) =>
     new WardenError('WARDEN_AUDIT_UNAVAILABLE', 'the audit log could not record the entry', { cause });
@@ -99,9 +122,9 @@ export function createAppender(options: AppenderOptions): Appender {
     });
   };
 
-  /** The frontier at the stored size, from the cache when the stored size and last leaf match it. */
-  const currentFrontier = async (trx: Kysely<Database>): Promise<Cached> => {
-    const last = await trx
+  /** The stored log state read through `from`; its frontier from the cache when the size and last leaf match it. */
+  const storedState = async (from: Kysely<Database>): Promise<Cached> => {
+    const last = await from
       .selectFrom('audit_entries')
       .select(['idx', 'leaf_hash'])
       .orderBy('idx', 'desc')
@@ -110,56 +133,98 @@ export function createAppender(options: AppenderOptions): Appender {
     const size = last === undefined ? 0 : Number(last.idx) + 1;
     const lastLeaf = last?.leaf_hash;
     const current = cached;
-    cached = undefined; // the frontier is mutated by the caller; only a commit makes it current again
     if (current !== undefined && current.size === size && sameLeaf(current.lastLeaf, lastLeaf)) return current;
     const ids = frontierNodes(size);
-    const perfect = await readPerfect(trx, ids);
+    const perfect = await readPerfect(from, ids);
     return { size, lastLeaf, frontier: createFrontier(size, ids.map((id) => perfect(id.level, id.index))) };
   };
 
-  const commit = async (batch: Pending[]): Promise<void> => {
-    const accepted: Array<{ pending: Pending; result: AppendResult }> = [];
-    let next: Cached | undefined;
-    try {
-      await inWriteTransaction(async (trx) => {
-        const { frontier, lastLeaf } = await currentFrontier(trx);
-        const time = now();
-        const createdAt = time.getTime();
-        const entries: unknown[] = [];
-        const nodes: unknown[] = [];
-        let leaf = lastLeaf;
-        for (const pending of batch) {
-          const index = frontier.size;
-          let bytes: Buffer;
-          try {
-            bytes = entryBytes(entryBody(index, time, pending.event, hmac));
-          } catch (err) {
-            pending.reject(new WardenError('WARDEN_VALIDATION_FAILED', 'the audit event cannot be serialized', { cause: err }));
-            continue;
-          }
-          leaf = leafHash(bytes);
-          entries.push(index, leaf, bytes.toString('utf8'), createdAt);
-          for (const node of frontier.append(leaf)) nodes.push(node.level, node.index, node.hash);
-          accepted.push({ pending, result: { index, leafHash: leaf } });
-        }
-        await insertRows(trx, kind, 'audit_entries (idx, leaf_hash, body, created_at)', 4, entries);
-        await insertRows(trx, kind, 'audit_nodes (level, idx, hash)', 3, nodes);
-        next = { size: frontier.size, lastLeaf: leaf, frontier };
-      });
-    } catch (err) {
-      cached = undefined;
-      if (isHealthy) logger.error({ err }, 'audit log commit failed; the log is unavailable');
-      isHealthy = false;
-      // Rejecting an event already refused as invalid is a no-op.
-      const failure = unavailable(err);
-      for (const pending of batch) pending.reject(failure);
-      return;
+  /** Entries and completed nodes of `batch` appended to `base`, on a copy of its frontier. Refuses events that cannot be serialized. */
+  const build = (batch: readonly Pending[], base: Cached): Built => {
+    const frontier = createFrontier(base.size, base.frontier.hashes());
+    const time = now();
+    const createdAt = time.getTime();
+    const accepted: Built['accepted'] = [];
+    const entries: unknown[] = [];
+    const nodes: unknown[] = [];
+    let leaf = base.lastLeaf;
+    for (const pending of batch) {
+      const index = frontier.size;
+      let bytes: Buffer;
+      try {
+        bytes = entryBytes(entryBody(index, time, pending.event, hmac));
+      } catch (err) {
+        pending.reject(new WardenError('WARDEN_VALIDATION_FAILED', 'the audit event cannot be serialized', { cause: err }));
+        continue;
+      }
+      leaf = leafHash(bytes);
+      entries.push(index, leaf, bytes.toString('utf8'), createdAt);
+      for (const node of frontier.append(leaf)) nodes.push(node.level, node.index, node.hash);
+      accepted.push({ pending, result: { index, leafHash: leaf } });
     }
+    return { accepted, entries, nodes, next: { size: frontier.size, lastLeaf: leaf, frontier } };
+  };
+
+  const failed = (batch: readonly Pending[], err: unknown) => {
+    cached = undefined;
+    if (isHealthy) logger.error({ err }, 'audit log commit failed; the log is unavailable');
+    isHealthy = false;
+    // Rejecting an event already refused as invalid is a no-op.
+    const failure = unavailable(err);
+    for (const pending of batch) pending.reject(failure);
+  };
+
+  const committed = ({ accepted, next }: Built) => {
     cached = next;
     if (!isHealthy) logger.info('audit log commit succeeded; the log is available again');
     isHealthy = true;
     for (const { pending, result } of accepted) pending.resolve(result);
   };
+
+  /** Reads, builds and inserts in one write transaction on the main connection. */
+  const commitInProcess = async (batch: readonly Pending[]): Promise<void> => {
+    let built: Built | undefined;
+    try {
+      await inWriteTransaction(async (trx) => {
+        built = build(batch, await storedState(trx));
+        await insertRows(trx, kind, 'audit_entries (idx, leaf_hash, body, created_at)', 4, built.entries);
+        await insertRows(trx, kind, 'audit_nodes (level, idx, hash)', 3, built.nodes);
+      });
+    } catch (err) {
+      failed(batch, err);
+      return;
+    }
+    if (built !== undefined) committed(built);
+  };
+
+  /** Builds on the cached (or freshly read) state and lets the worker commit; a stale state is retried in process. */
+  const commitThroughWriter = async (batch: readonly Pending[], writer: SqliteWriter): Promise<void> => {
+    let built: Built;
+    try {
+      const base = cached ?? (await storedState(db));
+      built = build(batch, base);
+      if (built.accepted.length === 0) return;
+      const outcome = await writer.write({
+        expectedSize: base.size,
+        expectedLastLeaf: base.lastLeaf,
+        entries: built.entries,
+        nodes: built.nodes,
+      });
+      if (outcome.status === 'stale') {
+        // Another connection appended since: nothing was written; rebuild under the main connection's write lock.
+        cached = undefined;
+        await commitInProcess(built.accepted.map((a) => a.pending));
+        return;
+      }
+    } catch (err) {
+      failed(batch, err);
+      return;
+    }
+    committed(built);
+  };
+
+  const commit = (batch: readonly Pending[]): Promise<void> =>
+    sqliteWriter === undefined ? commitInProcess(batch) : commitThroughWriter(batch, sqliteWriter);
 
   const drain = async (): Promise<void> => {
     try {
@@ -188,9 +253,13 @@ export function createAppender(options: AppenderOptions): Appender {
     async flush() {
       while (draining !== undefined) await draining;
     },
-    async close() {
+    close() {
       closed = true;
-      while (draining !== undefined) await draining;
+      closing ??= (async () => {
+        while (draining !== undefined) await draining;
+        await sqliteWriter?.close();
+      })();
+      return closing;
     },
   };
 }

@@ -1,20 +1,22 @@
 /**
- * The audit log: `openAuditLog` wires the keys (`audit-keys.ts`), the group-commit appender, the stored
- * Merkle tree and the checkpointer over one store, and answers the read side — entries, checkpoints,
- * proofs and frontiers, each validated against the committed size (bad parameters are
- * WARDEN_VALIDATION_FAILED). `close()` flushes queued appends, signs a final checkpoint and stops the
- * timer; it does not close the store, which the caller owns.
+ * The audit log: `openAuditLog` wires the keys (`audit-keys.ts`), the group-commit appender (committing
+ * through a worker-thread `SqliteWriter` when the store is a SQLite file), the stored Merkle tree and the
+ * checkpointer over one store, and answers the read side — entries, checkpoints, proofs and frontiers,
+ * each validated against the committed size (bad parameters are WARDEN_VALIDATION_FAILED). `close()`
+ * flushes queued appends, ends the writer's worker, signs a final checkpoint and stops the timer; it
+ * does not close the store, which the caller owns.
  */
 import type { Barrier } from '../barrier/index.js';
 import type { AuditConfig } from '../config/schema.js';
 import { WardenError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import type { Store } from '../store/index.js';
+import { sqliteFilePath, type Store } from '../store/index.js';
 import { createAppender } from './appender.js';
 import { loadAuditKeys } from './audit-keys.js';
 import { openCheckpoint, signCheckpoint, verifierKey as formatVerifierKey } from './checkpoint.js';
 import { createCheckpointer, latestStoredCheckpoint, type StoredCheckpoint } from './checkpointer.js';
 import type { AuditEntry, AuditEvent } from './event.js';
+import { createSqliteWriter } from './sqlite-writer.js';
 import { createTreeStore } from './tree-store.js';
 
 /** Most entries or checkpoints one read returns. */
@@ -70,7 +72,17 @@ export async function openAuditLog({ store, barrier, config, logger }: OpenAudit
   const keys = await loadAuditKeys({ db, barrier });
   const verifierKey = formatVerifierKey(keys.origin, keys.publicKey);
   const tree = createTreeStore(db);
-  const appender = createAppender({ db, kind, hmac: keys.hmac, maxBatch: config.maxBatch, logger });
+  // A file-backed SQLite log commits in a worker thread (off the event loop); PostgreSQL and an in-memory
+  // SQLite database commit in process.
+  const file = kind === 'sqlite' ? await sqliteFilePath(db) : undefined;
+  const appender = createAppender({
+    db,
+    kind,
+    hmac: keys.hmac,
+    maxBatch: config.maxBatch,
+    logger,
+    ...(file === undefined ? {} : { sqliteWriter: createSqliteWriter({ path: file }) }),
+  });
 
   const size = async (): Promise<number> => {
     const row = await db

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type BetterSqlite3 from 'better-sqlite3';
-import { openSqliteDatabase, withStatementCache } from './sqlite.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from './database.js';
+import { openSqliteDatabase, openSqliteKysely, sqliteFilePath, withStatementCache } from './sqlite.js';
 
 describe('SQLite statement cache', () => {
   let dir: string;
@@ -43,5 +45,22 @@ describe('SQLite statement cache', () => {
     expect(db.prepare('select 2')).not.toBe(a);
     expect(db.open).toBe(true);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+});
+
+describe('sqliteFilePath', () => {
+  it('names the file behind a file-backed database and nothing for an in-memory one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-sqlite-'));
+    const path = join(dir, 'warden.db');
+    const file = openSqliteKysely({ kind: 'sqlite', path });
+    const memory = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    try {
+      expect(await sqliteFilePath(file)).toBe(path);
+      expect(await sqliteFilePath(memory)).toBeUndefined();
+    } finally {
+      await file.destroy();
+      await memory.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

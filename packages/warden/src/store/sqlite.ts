@@ -2,11 +2,11 @@
  * The SQLite backend: better-sqlite3 under Kysely. The database file is created with mode 0600 (SQLite
  * gives its -wal and -shm files the same mode) and every connection runs in WAL mode with
  * synchronous=FULL (nothing acknowledged is lost on power failure), foreign keys on and a 5 s busy
- * timeout.
+ * timeout. `sqliteFilePath` names the file behind an open store, for a second connection to it.
  */
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { SqliteStoreConfig } from '../config/schema.js';
 import type { Database } from './database.js';
 import { storeUnavailable } from './store-errors.js';
@@ -64,4 +64,14 @@ export function withStatementCache(db: BetterSqlite3.Database, max = STATEMENT_C
 
 export function openSqliteKysely(config: SqliteStoreConfig): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openSqliteDatabase(config)) }) });
+}
+
+/**
+ * The file of the main database behind `db` (a SQLite Kysely), or undefined for an in-memory or
+ * temporary database: what a second connection (e.g. the audit writer's worker thread) would open.
+ */
+export async function sqliteFilePath(db: Kysely<Database>): Promise<string | undefined> {
+  const { rows } = await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(db);
+  const file = rows[0]?.file;
+  return file === undefined || file === '' ? undefined : file;
 }
