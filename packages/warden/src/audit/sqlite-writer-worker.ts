@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry of the SQLite audit writer (`sqlite-writer.ts`). Opens its own connection to the
- * log's database file with Warden's pragmas (`openSqliteDatabase`: WAL, synchronous=FULL, foreign keys,
- * 5 s busy timeout) and answers each write request in one transaction: `BEGIN IMMEDIATE`, read the last
+ * log's database file with Warden's pragmas (`store/sqlite-connection.ts`: WAL, synchronous=FULL,
+ * foreign keys, 5 s busy timeout) and answers each write request in one transaction: `BEGIN IMMEDIATE`, read the last
  * stored entry, and when it is the one the batch was built on, insert the entry and node rows with
  * multi-row INSERTs (at most 64 rows per statement, prepared once per row count) and COMMIT (`ok`); else
  * roll back (`stale`). SQLite errors are answered (`error`) and the transaction rolled back; the
@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
-import { openSqliteDatabase } from '../store/sqlite.js';
+import { openSqliteDatabase } from '../store/sqlite-connection.js';
 import {
   SQLITE_ROWS_PER_INSERT,
   type SqliteWriteBatch,

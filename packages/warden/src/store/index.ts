@@ -5,7 +5,8 @@
 export { openStore, type Store } from './store.js';
 export type { Database, BarrierKeysTable, SecretsTable } from './database.js';
 export { createPostgresPool } from './postgres.js';
-export { openSqliteDatabase, sqliteFilePath } from './sqlite.js';
+export { sqliteFilePath } from './sqlite.js';
+export { openSqliteDatabase } from './sqlite-connection.js';
 export { isUniqueViolation } from './store-errors.js';
 export { toBuffer } from './bytes.js';
 export { protectedColumns, type ProtectedColumn } from './protected-columns.js';

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './database.js';
-import { openSqliteDatabase, openSqliteKysely, sqliteFilePath, withStatementCache } from './sqlite.js';
+import { openSqliteDatabase } from './sqlite-connection.js';
+import { openSqliteKysely, sqliteFilePath, withStatementCache } from './sqlite.js';
 
 describe('SQLite statement cache', () => {
   let dir: string;
