@@ -28,7 +28,7 @@ import type { Logger } from '../log/index.js';
 import type { Database } from '../store/database.js';
 import type { StoreKind } from '../store/migrations/index.js';
 import { entryBody, entryBytes, type AuditEvent } from './event.js';
-import { createFrontier, frontierNodes, leafHash, type Frontier } from './merkle.js';
+import { HASH_BYTES, createFrontier, frontierNodes, leafHash, type Frontier } from './merkle.js';
 import { SQLITE_ROWS_PER_INSERT, type SqliteWriter } from './sqlite-writer.js';
 import { readPerfect } from './tree-store.js';
 
@@ -80,11 +80,16 @@ interface Cached {
   frontier: Frontier;
 }
 
-/** A batch built on a log state: the rows to insert and the state they lead to. */
+/** A batch built on a log state: the rows to insert (entry i gets index `base.size + i`) and the state they lead to. */
 interface Built {
+  base: Cached;
   accepted: Array<{ pending: Pending; result: AppendResult }>;
-  entries: unknown[];
-  nodes: unknown[];
+  createdAt: number;
+  bodies: string[];
+  leaves: Buffer[];
+  /** `level, idx` per completed perfect subtree. */
+  nodes: number[];
+  nodeHashes: Buffer[];
   next: Cached;
 }
 
@@ -145,8 +150,10 @@ export function createAppender(options: AppenderOptions): Appender {
     const time = now();
     const createdAt = time.getTime();
     const accepted: Built['accepted'] = [];
-    const entries: unknown[] = [];
-    const nodes: unknown[] = [];
+    const bodies: string[] = [];
+    const leaves: Buffer[] = [];
+    const nodes: number[] = [];
+    const nodeHashes: Buffer[] = [];
     let leaf = base.lastLeaf;
     for (const pending of batch) {
       const index = frontier.size;
@@ -158,11 +165,15 @@ export function createAppender(options: AppenderOptions): Appender {
         continue;
       }
       leaf = leafHash(bytes);
-      entries.push(index, leaf, bytes.toString('utf8'), createdAt);
-      for (const node of frontier.append(leaf)) nodes.push(node.level, node.index, node.hash);
+      bodies.push(bytes.toString('utf8'));
+      leaves.push(leaf);
+      for (const node of frontier.append(leaf)) {
+        nodes.push(node.level, node.index);
+        nodeHashes.push(node.hash);
+      }
       accepted.push({ pending, result: { index, leafHash: leaf } });
     }
-    return { accepted, entries, nodes, next: { size: frontier.size, lastLeaf: leaf, frontier } };
+    return { base, accepted, createdAt, bodies, leaves, nodes, nodeHashes, next: { size: frontier.size, lastLeaf: leaf, frontier } };
   };
 
   const failed = (batch: readonly Pending[], err: unknown) => {
@@ -186,9 +197,11 @@ export function createAppender(options: AppenderOptions): Appender {
     let built: Built | undefined;
     try {
       await inWriteTransaction(async (trx) => {
-        built = build(batch, await storedState(trx));
-        await insertRows(trx, kind, 'audit_entries (idx, leaf_hash, body, created_at)', 4, built.entries);
-        await insertRows(trx, kind, 'audit_nodes (level, idx, hash)', 3, built.nodes);
+        const { base, createdAt, bodies, leaves, nodes, nodeHashes } = (built = build(batch, await storedState(trx)));
+        const entryRows = bodies.flatMap((body, i) => [base.size + i, leaves[i], body, createdAt]);
+        const nodeRows = nodeHashes.flatMap((hash, i) => [nodes[2 * i], nodes[2 * i + 1], hash]);
+        await insertRows(trx, kind, 'audit_entries (idx, leaf_hash, body, created_at)', 4, entryRows);
+        await insertRows(trx, kind, 'audit_nodes (level, idx, hash)', 3, nodeRows);
       });
     } catch (err) {
       failed(batch, err);
@@ -207,8 +220,11 @@ export function createAppender(options: AppenderOptions): Appender {
       const outcome = await writer.write({
         expectedSize: base.size,
         expectedLastLeaf: base.lastLeaf,
-        entries: built.entries,
+        createdAt: built.createdAt,
+        bodies: built.bodies,
+        leaves: packHashes(built.leaves),
         nodes: built.nodes,
+        nodeHashes: packHashes(built.nodeHashes),
       });
       if (outcome.status === 'stale') {
         // Another connection appended since: nothing was written; rebuild under the main connection's write lock.
@@ -262,6 +278,13 @@ export function createAppender(options: AppenderOptions): Appender {
       return closing;
     },
   };
+}
+
+/** `hashes` concatenated into a Uint8Array with its own ArrayBuffer, which postMessage can transfer instead of copying. */
+function packHashes(hashes: readonly Buffer[]): Uint8Array {
+  const packed = new Uint8Array(hashes.length * HASH_BYTES);
+  hashes.forEach((hash, i) => packed.set(hash, i * HASH_BYTES));
+  return packed;
 }
 
 function sameLeaf(a: Buffer | undefined, b: Buffer | undefined): boolean {

@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { openSqliteDatabase } from '../store/sqlite-connection.js';
+import { HASH_BYTES } from './merkle.js';
 import {
   SQLITE_ROWS_PER_INSERT,
   type SqliteWriteBatch,
@@ -44,18 +45,29 @@ function inserter(target: string, columns: number): (rows: number) => BetterSqli
 const entryInsert = inserter('audit_entries (idx, leaf_hash, body, created_at)', 4);
 const nodeInsert = inserter('audit_nodes (level, idx, hash)', 3);
 
-/** Structured cloning turns Buffers into plain Uint8Arrays; bind every byte array as a Buffer (a BLOB). */
-function bindable(value: unknown): unknown {
-  return value instanceof Uint8Array && !Buffer.isBuffer(value)
-    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    : value;
+/** A Buffer view of hash `index` (HASH_BYTES each) in `packed`, without a copy. */
+function hashAt(packed: Uint8Array, index: number): Buffer {
+  return Buffer.from(packed.buffer, packed.byteOffset + index * HASH_BYTES, HASH_BYTES);
 }
 
-function insertRows(insert: (rows: number) => BetterSqlite3.Statement, columns: number, values: readonly unknown[]) {
-  const rows = values.length / columns;
+/** Inserts `rows` rows, `columns` values each from `row(i)`, with multi-row INSERTs of up to SQLITE_ROWS_PER_INSERT rows. */
+function insertRows(insert: (rows: number) => BetterSqlite3.Statement, rows: number, row: (i: number) => unknown[]) {
   for (let start = 0; start < rows; start += SQLITE_ROWS_PER_INSERT) {
     const count = Math.min(SQLITE_ROWS_PER_INSERT, rows - start);
-    insert(count).run(values.slice(start * columns, (start + count) * columns).map(bindable));
+    const values: unknown[] = [];
+    for (let i = start; i < start + count; i++) values.push(...row(i));
+    insert(count).run(values);
+  }
+}
+
+/** Throws unless the packed hashes match the row counts (a malformed request writes nothing). */
+function checkShape(batch: SqliteWriteBatch): void {
+  if (
+    batch.leaves.byteLength !== batch.bodies.length * HASH_BYTES ||
+    batch.nodes.length % 2 !== 0 ||
+    batch.nodeHashes.byteLength !== (batch.nodes.length / 2) * HASH_BYTES
+  ) {
+    throw new Error('malformed audit write request');
   }
 }
 
@@ -74,6 +86,7 @@ function rollBack(): void {
 
 function write(id: number, batch: SqliteWriteBatch): WriterReply {
   try {
+    checkShape(batch);
     begin.run();
     try {
       const last = lastEntry.get() as { idx: number; leaf_hash: Buffer } | undefined;
@@ -82,8 +95,9 @@ function write(id: number, batch: SqliteWriteBatch): WriterReply {
         rollback.run();
         return { id, status: 'stale', size };
       }
-      insertRows(entryInsert, 4, batch.entries);
-      insertRows(nodeInsert, 3, batch.nodes);
+      const { expectedSize, createdAt, bodies, leaves, nodes, nodeHashes } = batch;
+      insertRows(entryInsert, bodies.length, (i) => [expectedSize + i, hashAt(leaves, i), bodies[i], createdAt]);
+      insertRows(nodeInsert, nodes.length / 2, (i) => [nodes[2 * i], nodes[2 * i + 1], hashAt(nodeHashes, i)]);
       commit.run();
       return { id, status: 'ok' };
     } catch (err) {

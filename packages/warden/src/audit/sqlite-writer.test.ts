@@ -236,24 +236,35 @@ describe('SQLite audit writer (worker thread)', () => {
     expect(await checkStoredTree(opened.store)).toMatchObject({ size: 3 });
   });
 
-  it('rejects a write the worker cannot commit and keeps the worker for the next one', async () => {
+  it('rejects a malformed or failing write, rolls it back, and keeps the worker for the next one', async () => {
     const writer = createSqliteWriter({ path, onStart: (w) => workers.push(w) });
     closers.push(() => writer.close());
     const leaf = randomBytes(32);
-    // A second row breaking audit_entries' NOT NULL constraint: the whole write is rolled back and reported.
+    const batch = (expectedSize: number, expectedLastLeaf: Uint8Array | undefined, bodies: string[], leaves: Buffer[]) => ({
+      expectedSize,
+      expectedLastLeaf,
+      createdAt: 1,
+      bodies,
+      leaves: new Uint8Array(Buffer.concat(leaves)),
+      nodes: [],
+      nodeHashes: new Uint8Array(0),
+    });
+    // Hashes that do not match the row counts: refused before anything is written.
+    await expect(writer.write(batch(0, undefined, ['{}', '{}'], [leaf]))).rejects.toThrow(/malformed/);
+    // A node row repeating another's key fails after the entry was inserted: the whole transaction is rolled back.
     await expect(
-      writer.write({ expectedSize: 0, expectedLastLeaf: undefined, entries: [0, leaf, '{}', 1, 1, leaf, '{}', null], nodes: [] }),
-    ).rejects.toThrow(/NOT NULL/);
-    await expect(writer.write({ expectedSize: 3, expectedLastLeaf: leaf, entries: [], nodes: [] })).resolves.toEqual({ status: 'stale', size: 0 });
-    await expect(writer.write({ expectedSize: 0, expectedLastLeaf: undefined, entries: [0, leaf, '{}', 1], nodes: [] })).resolves.toEqual({ status: 'ok' });
+      writer.write({ ...batch(0, undefined, ['{}'], [leaf]), nodes: [1, 0, 1, 0], nodeHashes: new Uint8Array(64) }),
+    ).rejects.toThrow(/UNIQUE/);
+    await expect(writer.write(batch(3, leaf, [], []))).resolves.toEqual({ status: 'stale', size: 0 });
+    await expect(writer.write(batch(0, undefined, ['{}'], [leaf]))).resolves.toEqual({ status: 'ok' });
     // The last leaf is part of the expectation, not only the size.
-    await expect(writer.write({ expectedSize: 1, expectedLastLeaf: randomBytes(32), entries: [], nodes: [] })).resolves.toEqual({ status: 'stale', size: 1 });
+    await expect(writer.write(batch(1, randomBytes(32), [], []))).resolves.toEqual({ status: 'stale', size: 1 });
     expect(workers).toHaveLength(1);
     const rows = await opened.store.db.selectFrom('audit_entries').selectAll().execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.leaf_hash.equals(leaf)).toBe(true);
     await writer.close();
-    await expect(writer.write({ expectedSize: 1, expectedLastLeaf: leaf, entries: [], nodes: [] })).rejects.toThrow(/closed/);
+    await expect(writer.write(batch(1, leaf, [], []))).rejects.toThrow(/closed/);
   });
 
   /** Runs testing/audit-writer-exit.ts on the log's file; resolves with its exit and output. */

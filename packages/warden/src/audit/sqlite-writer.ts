@@ -19,14 +19,20 @@ export const SQLITE_ROWS_PER_INSERT = 64;
 
 /** One group commit, as rows ready to insert. */
 export interface SqliteWriteBatch {
-  /** The log size the batch was built on: its first entry's index. */
+  /** The log size the batch was built on: its first entry's index (entry i gets index expectedSize + i). */
   readonly expectedSize: number;
   /** The leaf hash of entry `expectedSize - 1` (undefined for an empty log). */
   readonly expectedLastLeaf: Uint8Array | undefined;
-  /** `idx, leaf_hash, body, created_at` per entry, flattened. */
-  readonly entries: readonly unknown[];
-  /** `level, idx, hash` per completed perfect subtree, flattened. */
-  readonly nodes: readonly unknown[];
+  /** `created_at` of every entry (ms since the epoch). */
+  readonly createdAt: number;
+  /** The entries' bodies, in index order. */
+  readonly bodies: readonly string[];
+  /** Their leaf hashes, HASH_BYTES each, concatenated. Transferred (detached) when it owns its whole ArrayBuffer. */
+  readonly leaves: Uint8Array;
+  /** `level, idx` per completed perfect subtree, flattened. */
+  readonly nodes: readonly number[];
+  /** Their hashes, HASH_BYTES each, concatenated. Transferred (detached) when it owns its whole ArrayBuffer. */
+  readonly nodeHashes: Uint8Array;
 }
 
 /** `ok`: committed (durable). `stale`: nothing written; the stored log has `size` entries. */
@@ -79,6 +85,16 @@ function startWorker(data: WriterData): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const source = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}));`;
   return new Worker(source, { eval: true, workerData: data });
+}
+
+/** The ArrayBuffers that `views` own entirely (never a slice of Node's shared Buffer pool). */
+function transferable(views: readonly Uint8Array[]): ArrayBuffer[] {
+  const owned: ArrayBuffer[] = [];
+  for (const view of views) {
+    const { buffer } = view;
+    if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) owned.push(buffer);
+  }
+  return owned;
 }
 
 export function createSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
@@ -135,7 +151,7 @@ export function createSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
         // Referenced while a write is in flight: a process awaiting only its audit entry must not exit.
         current.ref();
         const request: WriterRequest = { type: 'write', id, ...batch };
-        current.postMessage(request);
+        current.postMessage(request, transferable([batch.leaves, batch.nodeHashes]));
       });
     },
     async close() {
