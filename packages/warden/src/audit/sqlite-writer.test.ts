@@ -249,6 +249,8 @@ describe('SQLite audit writer (worker thread)', () => {
       nodes: [],
       nodeHashes: new Uint8Array(0),
     });
+    // A request that cannot be posted (not cloneable): refused, and the writer is not left waiting for it.
+    await expect(writer.write({ ...batch(0, undefined, [], []), bodies: [(() => '{}') as unknown as string] })).rejects.toThrow(/could not be cloned/);
     // Hashes that do not match the row counts: refused before anything is written.
     await expect(writer.write(batch(0, undefined, ['{}', '{}'], [leaf]))).rejects.toThrow(/malformed/);
     // A node row repeating another's key fails after the entry was inserted: the whole transaction is rolled back.

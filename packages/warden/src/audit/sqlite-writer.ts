@@ -88,9 +88,10 @@ function startWorker(data: WriterData): Worker {
 }
 
 /** The ArrayBuffers that `views` own entirely (never a slice of Node's shared Buffer pool). */
-function transferable(views: readonly Uint8Array[]): ArrayBuffer[] {
+function transferable(views: readonly unknown[]): ArrayBuffer[] {
   const owned: ArrayBuffer[] = [];
   for (const view of views) {
+    if (!(view instanceof Uint8Array)) continue;
     const { buffer } = view;
     if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) owned.push(buffer);
   }
@@ -146,12 +147,18 @@ export function createSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
       const id = nextId++;
+      const request: WriterRequest = { type: 'write', id, ...batch };
       return new Promise<SqliteWriteOutcome>((resolve, reject) => {
+        try {
+          current.postMessage(request, transferable([batch.leaves, batch.nodeHashes]));
+        } catch (err) {
+          // Not cloneable (a malformed batch): nothing was sent.
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
         inFlight = { id, resolve, reject };
         // Referenced while a write is in flight: a process awaiting only its audit entry must not exit.
         current.ref();
-        const request: WriterRequest = { type: 'write', id, ...batch };
-        current.postMessage(request, transferable([batch.leaves, batch.nodeHashes]));
       });
     },
     async close() {
