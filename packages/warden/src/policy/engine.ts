@@ -456,6 +456,7 @@ export function createPolicyEngine(): PolicyEngine {
   }
 
   function evaluate(set: CompiledPolicySet, request: AuthorizationRequest, entities: readonly CedarEntity[]): Evaluation {
+    // (the scope index below sees the whole slice; Cedar gets it without the entities that carry nothing)
     let answer: cedar.AuthorizationAnswer;
     let form: CedarPolicySet | null;
     try {
@@ -469,7 +470,7 @@ export function createPolicyEngine(): PolicyEngine {
         preparsedSchemaName: schemaName,
         preparsedPolicySetId: preparsed.name,
         validateRequest: true,
-        entities: entities as cedar.EntityJson[],
+        entities: cedarSlice(entities, request) as cedar.EntityJson[],
       });
     } catch (err) {
       return failClosed([`evaluation failed: ${String(err)}`]);
@@ -496,4 +497,24 @@ export function createPolicyEngine(): PolicyEngine {
   }
 
   return { check, compile, evaluate };
+}
+
+/**
+ * The slice as Cedar needs it: without entities that carry nothing (no attributes, parents or tags —
+ * e.g. an agent's roles, which have no hierarchy yet), other than the principal and the resource. Such an
+ * entity changes no decision: `in` reads ancestry from its children's parents, and reading an attribute
+ * of it errors (deny) whether it is present or not. Each entity passed costs Cedar ~25 µs to decode.
+ */
+function cedarSlice(entities: readonly CedarEntity[], request: AuthorizationRequest): readonly CedarEntity[] {
+  const carriesNothing = (e: CedarEntity): boolean =>
+    e.parents.length === 0 &&
+    Object.keys(e.attrs).length === 0 &&
+    (e.tags === undefined || Object.keys(e.tags).length === 0) &&
+    !sameRef(e.uid, request.principal) &&
+    !sameRef(e.uid, request.resource);
+  return entities.some(carriesNothing) ? entities.filter((e) => !carriesNothing(e)) : entities;
+}
+
+function sameRef(a: EntityRef, b: EntityRef): boolean {
+  return a.type === b.type && a.id === b.id;
 }
