@@ -7,8 +7,9 @@
  * {@link FAMILY_CAP}; the same again counted only for tool output (`<family>@output`, so a family can
  * weigh more in text coming back from a tool than in a user's own request); a length term; a direction
  * flag. A document pasted into a request ("Summarize this webpage: '<html>…'") is content, not the
- * user's words: its signals count as tool output too, while the text is still judged as a request. The training script (scripts/train-injection.mjs) uses this same module, so training and
- * screening cannot drift apart.
+ * user's words: its signals count as tool output too, while the text is still judged as a request. In
+ * technical text (code, markdown headings) weak wording signals count for less. The training script
+ * (scripts/train-injection.mjs) uses this same module, so training and screening cannot drift apart.
  */
 import { isWordCode, type SignalHit, type SignalScanner } from './injection-scan.js';
 import { SIGNAL_FAMILIES, type SignalFamily } from './injection-signals.js';
@@ -273,8 +274,10 @@ function documentHits(input: NormalizedText, docStart: number, scanner: SignalSc
   const from = docStart + (OPENING_QUOTE.exec(input.text.slice(docStart, docStart + 8))?.[0].length ?? 0);
   const origin = input.toOriginal(docStart);
   const out: EvidenceHit[] = all.filter((h) => h.start >= origin && (h.family === 'hidden_text' || h.family === 'encoded_payload'));
-  for (const h of scanner.scan(input.text.slice(from))) out.push({ family: h.family, start: input.toOriginal(from + h.start), end: input.toOriginal(from + h.end), strength: h.strength });
-  return out;
+  const text = input.text.slice(from);
+  const own: EvidenceHit[] = scanner.scan(text).map((h) => ({ family: h.family, start: input.toOriginal(from + h.start), end: input.toOriginal(from + h.end), strength: h.strength }));
+  dampTechnical(own, text);
+  return [...out, ...own];
 }
 
 /** Code spans, fenced blocks, markdown headings and lines of source code: the marks of technical text. */
@@ -290,6 +293,17 @@ function isTechnicalDocument(text: string): boolean {
   let n = 0;
   while (TECHNICAL_MARK.exec(text) !== null) if (++n >= TECHNICAL_MARKS) return true;
   return false;
+}
+
+/**
+ * In technical text imperative sentences are the document's own voice ("Create a client", "Determine
+ * the retry policy") and words such as "ignore", "override", "reverse" or "your responses" its own
+ * vocabulary: weak wording signals of `hits` count for less there. Strong ones ("ignore all previous
+ * instructions") keep their strength.
+ */
+function dampTechnical(hits: EvidenceHit[], text: string): void {
+  if (!isTechnicalDocument(text)) return;
+  for (const h of hits) if (h.strength <= 1 && !NOT_WORDING.has(h.family)) h.strength *= TECHNICAL_DOC_FACTOR;
 }
 
 /** Capped strength per family. */
@@ -356,13 +370,7 @@ export function gatherEvidence(input: NormalizedText, direction: Direction, scan
     for (const h of findToolNames(input.text, toolNames)) hits.push({ ...h, start: input.toOriginal(h.start), end: input.toOriginal(h.end) });
   }
 
-  // In technical documentation imperative sentences are the document's own voice ("Create a client",
-  // "Determine the retry policy") and words such as "ignore", "override", "reverse" or "your responses"
-  // its own vocabulary: weak wording signals count for less there. Strong ones ("ignore all previous
-  // instructions") keep their strength.
-  if (isTechnicalDocument(input.text)) {
-    for (const h of hits) if (h.strength <= 1 && !NOT_WORDING.has(h.family)) h.strength *= TECHNICAL_DOC_FACTOR;
-  }
+  dampTechnical(hits, input.text);
   const strength = strengthOf(hits);
   const isOutput = direction === 'output' ? 1 : 0;
   // Content pasted into a request: its signals weigh as tool output's do.

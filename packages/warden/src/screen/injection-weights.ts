@@ -14,31 +14,31 @@ export interface InjectionModel {
 
 export const INJECTION_MODEL: InjectionModel = {
   features: [
-    "ignore_instructions", // 1.1856
+    "ignore_instructions", // 1.1869
     "instruction_override", // 0.5989
-    "role_marker", // 0.5595
+    "role_marker", // 0.5594
     "context_break", // 0.197
     "jailbreak", // 0.6382
     "persona", // 0.2341
-    "addressed_to_model", // 0.632
-    "response_manipulation", // 0.445
+    "addressed_to_model", // 0.6319
+    "response_manipulation", // 0.4449
     "answer_steering", // 0.7063
     "encoding_trick", // 0.4892
-    "prompt_leak", // 1.0312
-    "secret_request", // 1.3831
+    "prompt_leak", // 1.0311
+    "secret_request", // 1.383
     "exfiltration_link", // 0.6473
     "link_lure", // 0
     "tool_invocation", // 0.6722
-    "user_request", // 0.3057
-    "embedded_question", // 0.1859
+    "user_request", // 0.3056
+    "embedded_question", // 0.1858
     "authority_claim", // 0.3825
-    "foreign_ignore", // 0.9745
+    "foreign_ignore", // 0.9744
     "hypothetical_frame", // 0.1883
     "fake_dialogue", // 0.186
-    "hidden_text", // 0.8168
+    "hidden_text", // 0.8167
     "encoded_payload", // 0.134
     "tool_name", // 0.1429
-    "ignore_instructions@output", // 0.3001
+    "ignore_instructions@output", // 0.2983
     "instruction_override@output", // 0.3561
     "role_marker@output", // 0.2334
     "context_break@output", // 0.1163
@@ -63,9 +63,9 @@ export const INJECTION_MODEL: InjectionModel = {
     "encoded_payload@output", // 0.0011
     "tool_name@output", // 0.1429
     "length", // 0
-    "output", // 0.5706
+    "output", // 0.5705
   ],
-  weights: [1.1856, 0.5989, 0.5595, 0.197, 0.6382, 0.2341, 0.632, 0.445, 0.7063, 0.4892, 1.0312, 1.3831, 0.6473, 0, 0.6722, 0.3057, 0.1859, 0.3825, 0.9745, 0.1883, 0.186, 0.8168, 0.134, 0.1429, 0.3001, 0.3561, 0.2334, 0.1163, 0, 0.1535, 0.6928, 0.9689, 0.4856, 0.4117, 0.1632, 0.1786, 0.3828, 0, 0.6168, 1.3389, 0.7607, 0, 0.1982, 0.0129, 0, 0.8156, 0.0011, 0.1429, 0, 0.5706],
-  bias: -1.6123,
+  weights: [1.1869, 0.5989, 0.5594, 0.197, 0.6382, 0.2341, 0.6319, 0.4449, 0.7063, 0.4892, 1.0311, 1.383, 0.6473, 0, 0.6722, 0.3056, 0.1858, 0.3825, 0.9744, 0.1883, 0.186, 0.8167, 0.134, 0.1429, 0.2983, 0.3561, 0.2334, 0.1163, 0, 0.1535, 0.6928, 0.9689, 0.4856, 0.4117, 0.1632, 0.1786, 0.3828, 0, 0.6168, 1.3389, 0.7607, 0, 0.1982, 0.0129, 0, 0.8156, 0.0011, 0.1429, 0, 0.5705],
+  bias: -1.6122,
   thresholds: { input: 0.47, output: 0.42 },
 };
