@@ -70,8 +70,7 @@ export const EXFIL_QUERY = /[{[<$]|%7b|%5b|%3c|%24|(?:^|&)(?:d|q|data|secret|tok
 /** "the team will respond in English": a statement about someone, not an instruction. */
 export const DECLARATIVE_BEFORE = /\b(?:will|can|may|might|would|could|we|they|staff|team|agents?|support|i|who|which|that|usually|also|often)\s{1,3}$/;
 
-/** Where injected code is meant to end up: the model's own work. */
-/** The model's own answer as the target of code to carry in ("into your solution"); a reader's app or project is documentation. */
+/** Where injected code is meant to end up: the model's own work ("into your solution"); a reader's app or project is documentation. */
 export const CODE_TARGET = /\byour (?:code|codebase|solution|implementation|elucidation|explanation|answer|response|reply|algorithm|output|logic|work)\b/;
 
 export const DATA_NOUNS = /\b(?:conversation|chat|history|credentials?|passwords?|secrets?|api ?keys?|tokens?|personal|private|context|memory|previous messages|system prompt|instructions|session|cookies?|data|emails?|contacts|files?)\b/;
