@@ -157,4 +157,16 @@ describe('upstream fetch (a real HTTP server)', () => {
     await f.close();
     await expect(pending).rejects.toThrow();
   });
+
+  it('refuses an answer over its byte limit instead of reading it all', async () => {
+    handler = (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'x'.repeat(10_000) } }));
+    };
+    const small = make({ maxBytes: 4096 });
+    await expect(small.fetch(`${base}/mcp`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ code: 'WARDEN_UPSTREAM_INVALID' });
+    const large = make({ maxBytes: 64 * 1024 });
+    const ok = await large.fetch(`${base}/mcp`, { method: 'POST', body: '{}' });
+    expect(((await ok.json()) as { result: { text: string } }).result.text).toHaveLength(10_000);
+  });
 });

@@ -9,11 +9,13 @@
  * abort signal is honoured only by the long-lived `GET` event stream, the requests that come and go get
  * none (their deadline and `close` end them). A redirect is refused: a 3xx answer is an error, never
  * followed. An event stream is passed through as it arrives; any other answer is read whole (within the
- * deadline) and handed over as a `Response` whose `text`, `json` and `arrayBuffer` return what was read
- * directly — wrapping it in a web stream only to read it back costs tens of µs per call.
+ * deadline, and up to `maxBytes`: a larger one is WARDEN_UPSTREAM_INVALID) and handed over as a `Response`
+ * whose `text`, `json` and `arrayBuffer` return what was read directly — wrapping it in a web stream only
+ * to read it back costs tens of µs per call.
  */
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import { WardenError } from '../errors/index.js';
 
 /** The shape of `fetch` the SDK transport takes (`FetchLike` in `@modelcontextprotocol/sdk/shared/transport`). */
 export type UpstreamFetchFn = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -31,6 +33,25 @@ export interface UpstreamFetchOptions {
   timeoutMs: number;
   /** How long an idle socket is kept open (ms). */
   keepAliveMs?: number;
+  /** The largest answer (other than an event stream) read from the upstream, in bytes (default 16 MiB). */
+  maxBytes?: number;
+}
+
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Reads a whole answer body as UTF-8, refusing one over `max` bytes (the rest is not read). */
+async function readBounded(body: Dispatcher.ResponseData['body'], max: number, origin: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new WardenError('WARDEN_UPSTREAM_INVALID', `the upstream at ${origin} answered with more than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /**
@@ -111,7 +132,7 @@ export function createUpstreamFetch(url: URL, options: UpstreamFetchOptions): Up
     }
     const eventStream = (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
     if (eventStream) return new Response(Readable.toWeb(res.body) as ReadableStream<Uint8Array>, { status: res.statusCode, headers });
-    return readResponse(await res.body.text(), { status: res.statusCode, headers });
+    return readResponse(await readBounded(res.body, options.maxBytes ?? DEFAULT_MAX_BYTES, origin), { status: res.statusCode, headers });
   };
 
   return {
