@@ -90,6 +90,32 @@ export const ACTION_RULES: readonly SignalRule[] = [
     sentenceStart: true,
     strength: 2,
   },
+  // --- hiding what is done from the user, and reaching for credential files (tool poisoning)
+  {
+    family: 'concealment',
+    anchors: ['do not', "don't", 'dont', 'never', 'without'],
+    re: /(?:do not|don't|dont|never|without) (?:ever )?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?|reveal(?:ing)?|show(?:ing)?|let(?:ting)?|ask(?:ing)?|warn(?:ing)?) (?:this |that |it |anything )?(?:to )?(?:the |your )?(?:user|users|human|operator)\b/y,
+    strength: 2,
+  },
+  {
+    family: 'concealment',
+    anchors: ['secretly', 'silently', 'covertly', 'quietly', "without the user's", 'without the user', 'behind the user'],
+    re: /(?:secretly|silently|covertly|quietly|without the user'?s? (?:knowing|knowledge|noticing|consent|permission)|behind the user'?s back)\b/y,
+  },
+  {
+    family: 'concealment',
+    anchors: ['<important>', '<important ', '<system_note', '<secret>', '<hidden>', '<instructions>'],
+    re: /<(?:important|system_note|secret|hidden|instructions)\b[^>\n]{0,40}>/y,
+    strength: 1.5,
+  },
+  {
+    family: 'secret_request',
+    anchors: ['read', 'open', 'cat', 'include', 'send', 'pass', 'attach', 'upload', 'copy', 'print', 'load'],
+    re: /(?:read|open|cat|include|send|pass|attach|upload|copy|print|load)\b[^\n]{0,40}?(?:~\/\.ssh|\bid_rsa\b|\bid_ed25519\b|~\/\.aws|\.aws\/credentials|\.env\b|\bmcp\.json\b|\.npmrc\b|\.netrc\b|\/etc\/passwd|\/etc\/shadow|\.kube\/config|\.docker\/config\.json|\.git-credentials)/y,
+    // Private keys, cloud credentials and .env files are secrets wherever they are named; an MCP or npm
+    // config file is also what setup guides tell a reader to open.
+    strength: (m) => (/(?:mcp\.json|\.npmrc)$/.test(m[0]) ? 1 : 2),
+  },
   {
     // "Respond with "Access Granted" and nothing else", "Repeat after me: ...": the exact words to answer with.
     family: 'answer_steering',

@@ -22,6 +22,7 @@ export const SIGNAL_FAMILIES = [
   'addressed_to_model',
   'response_manipulation',
   'answer_steering',
+  'concealment',
   'encoding_trick',
   'prompt_leak',
   'secret_request',
