@@ -2,7 +2,9 @@
  * Tool pins, the rug-pull defence: every tool an upstream offers is hashed (SHA-256 of the RFC 8785
  * canonical JSON of its name, title, description, schemas and annotations) and pinned in
  * `mcp_tool_pins`. Under `approve-first` a new tool is `pending` until an admin approves it; under
- * `trust-on-first-use` it is approved as first seen. A tool whose definition later differs from the one
+ * `trust-on-first-use` it is approved as first seen — unless the content screen finds a prompt injection
+ * in its text (title, description, the schemas' descriptions: tool poisoning), which leaves it `pending`
+ * for an admin, with the findings in the audit entry. A tool whose definition later differs from the one
  * approved is `blocked` until an admin approves the new definition (or rejects the tool); `rejected`
  * stays rejected whatever the upstream sends. Only `approved` tools may be shown to agents.
  *
@@ -22,6 +24,7 @@ import { WardenError } from '../errors/index.js';
 import { auditFirst, type ChangeContext } from '../identity/agents.js';
 import type { Database } from '../store/database.js';
 import { isUniqueViolation } from '../store/index.js';
+import type { ScreenFinding } from '../screen/types.js';
 import type { McpToolPinsTable } from '../store/tables-tool-pins.js';
 import { exposedToolName } from './catalog.js';
 import type { ToolPolicy } from './types.js';
@@ -75,7 +78,30 @@ export interface ToolPins {
 export interface ToolPinsOptions {
   readonly db: Kysely<Database>;
   readonly audit: Pick<AuditLog, 'append'>;
+  /** Screens a definition's text (`definitionText`) as tool output; prompt-injection findings keep a new tool pending. */
+  readonly inspect?: (text: string) => readonly ScreenFinding[];
   readonly now?: () => number;
+}
+
+/** The text of a definition that reaches the model: title, description and every `description` in its schemas. */
+export function definitionText(tool: Tool): string {
+  const parts: string[] = [];
+  if (typeof tool.title === 'string') parts.push(tool.title);
+  if (typeof tool.description === 'string') parts.push(tool.description);
+  const walk = (value: unknown, depth: number): void => {
+    if (depth > 32 || value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, depth + 1);
+      return;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if ((key === 'description' || key === 'title') && typeof item === 'string') parts.push(item);
+      else walk(item, depth + 1);
+    }
+  };
+  walk(tool.inputSchema, 0);
+  walk(tool.outputSchema, 0);
+  return parts.join('\n');
 }
 
 /** The largest definition stored (bytes of its JSON); a larger one is withheld and blocked. */
@@ -180,7 +206,14 @@ function isForeignKeyViolation(err: unknown): boolean {
 /** A conditional write found the row changed by someone else; the whole observe is retried. */
 class LostRace extends Error {}
 
-export function createToolPins({ db, audit, now = Date.now }: ToolPinsOptions): ToolPins {
+export function createToolPins({ db, audit, inspect, now = Date.now }: ToolPinsOptions): ToolPins {
+  /** Prompt-injection findings in a new definition (none without an inspector or for a withheld one). */
+  const poisoning = (offer: Offered): { type: string; score: number }[] =>
+    inspect === undefined || offer.withheld !== null
+      ? []
+      : inspect(definitionText(JSON.parse(offer.definition) as Tool))
+          .filter((f) => f.category === 'prompt_injection')
+          .map((f) => ({ type: f.type, score: f.score }));
   const listeners = new Set<(upstream: string) => void>();
   const notify = (upstream: string): void => {
     for (const listener of listeners) {
@@ -223,7 +256,10 @@ export function createToolPins({ db, audit, now = Date.now }: ToolPinsOptions): 
     let changed = false;
     for (const offer of seen) {
       const old = existing.get(offer.tool);
-      const status = nextStatus(old, offer, policy);
+      let status = nextStatus(old, offer, policy);
+      // Trust on first use does not extend to a definition that carries instructions for the model.
+      const findings = old === undefined && status === 'approved' ? poisoning(offer) : [];
+      if (findings.length > 0) status = 'pending';
       statuses.set(exposedToolName(upstream, offer.tool), status);
       const resource = { type: 'mcp_tool', id: exposedToolName(upstream, offer.tool) };
       const withheld: Record<string, JsonValue> = offer.withheld === null ? {} : { withheld: offer.withheld };
@@ -244,7 +280,12 @@ export function createToolPins({ db, audit, now = Date.now }: ToolPinsOptions): 
             updated_at: at,
           },
         });
-        events.push({ activityId: 1, action: 'mcp.tool.discovered', resource, details: { server: upstream, tool: offer.tool, hash: offer.hash, status, policy, ...withheld } });
+        events.push({
+          activityId: 1,
+          action: 'mcp.tool.discovered',
+          resource,
+          details: { server: upstream, tool: offer.tool, hash: offer.hash, status, policy, ...withheld, ...(findings.length > 0 ? { findings } : {}) },
+        });
         changed = true;
       } else if (old.hash !== offer.hash || old.status !== status || old.withheld !== offer.withheld) {
         writes.push({ old, next: { ...old, status, hash: offer.hash, definition: offer.definition, withheld: offer.withheld, updated_at: at } });

@@ -64,7 +64,9 @@ export function openGateway({ runtime, config, issuer, authorizer, activePolicie
   const secrets = createSecretStore({ db: store.db, barrier, audit });
   const registry = createUpstreamRegistry({ db: store.db, audit });
   const resolve = (value: string) => resolveSecretReferences(value, (name) => secrets.reveal(name));
-  const pins = createToolPins({ db: store.db, audit });
+  // Tool definitions are screened as tool output when first seen (tool poisoning keeps a tool pending).
+  const definitions = createScreener({ maxBytes: config.screen.maxBytes });
+  const pins = createToolPins({ db: store.db, audit, inspect: (text) => definitions.scan(text, 'output') });
   const catalog = createCatalog({ upstreams: registry, pins, connect: (upstream) => createUpstreamConnection(upstream, { resolve, logger }), logger });
   const agentLimits = createAgentRateLimits({ agents });
   const screener = createScreener({ maxBytes: config.screen.maxBytes, toolNames: () => catalog.toolNames() });
