@@ -158,7 +158,7 @@ export const SEPARATOR_RULES: ReadonlyMap<string, readonly ProviderRule[]> = new
 export const MAX_SEGMENT: number = Math.max(...SEPARATOR_RULE_LIST.map(([key]) => key.length - 1));
 
 /** Letter prefixes without a separator, found by one regex of literals (one pass over the text). */
-export const CAPS_ANCHOR = /AKIA|ASIA|ABIA|ACCA|AKID|AIza|eyJ|SK[0-9a-fA-F]|LTAI|EAAA|ATATT3|AKCp|EZAK|GR1348941/g;
+export const CAPS_ANCHOR = /AKIA|ASIA|ABIA|ACCA|AKID|AIza|eyJ|SK[0-9a-fA-F]|LTAI|EAAA|ATATT3|AKCp|EZAK|GR1348941|dapi/g;
 
 /** Rules for `CAPS_ANCHOR` matches, tried in order at the match position (JWTs are handled separately). */
 export const CAPS_RULES: readonly ProviderRule[] = [
@@ -172,6 +172,8 @@ export const CAPS_RULES: readonly ProviderRule[] = [
   rule('artifactory_token', 'AKCp[A-Za-z0-9]{69}', 0.93),
   rule('easypost_api_key', 'EZAK[A-Za-z0-9]{54}', 0.93),
   rule('gitlab_runner_token', 'GR1348941[A-Za-z0-9_-]{20}', 0.95),
+  // Databricks personal access tokens: `dapi`, 32 hex characters, an optional `-<n>` suffix.
+  rule('databricks_token', 'dapi[0-9a-f]{32}(?:-[0-9]{1,2})?', 0.95, (v, s) => (charClassCount(v.slice(4, 36)) >= 2 ? s : 0)),
 ];
 
 /** Discord bot tokens: base64 snowflake id, `.`, 6-char timestamp, `.`, HMAC. Tried at a `.` whose segment starts with M/N/O. */

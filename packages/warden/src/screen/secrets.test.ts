@@ -83,6 +83,7 @@ describe('provider formats', () => {
       'client.login("{v}")',
     ],
     ['digitalocean_token', () => `dop_v1_${rand(HEX, 64)}`, 'DO_TOKEN={v}'],
+    ['databricks_token', () => `dapi${rand(HEX, 32)}`, 'token: {v}'],
     ['age_secret_key', () => `AGE-SECRET-KEY-1${rand('QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L', 58)}`, '# key: {v}'],
     ['jwt', () => makeJwt({ sub: 'svc-build', iat: 1700000000 }), 'Authorization: Bearer {v}'],
     ['mailchimp_api_key', () => `${rand(HEX, 32)}-us${randomInt(1, 20)}`, 'mailchimp: {v}'],
